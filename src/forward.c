@@ -1,0 +1,322 @@
+/* forward.c: the per-sequence context (KV cache + scratch) and the batched forward pass.
+ *
+ * Numerics follow llama.cpp's CPU backend (c392e50) so that logits agree within its own spread:
+ * rms_norm sums squares in double and scales in float; RoPE angles come from theta *= base^(-2/n_rot)
+ * repeated in float; with an F16 KV cache, K and V are stored as f16 and Q and the softmax
+ * probabilities are rounded to f16 for the two attention products (accumulation in f32/f64). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "model.h"
+
+struct trit_ctx {
+    const trit_model *m;
+    int32_t n_ctx, n_batch, pos;
+    trit_kv_type kv_type;
+    size_t kv_row;                  /* n_head_kv * head_dim */
+    void *k_cache, *v_cache;        /* [n_layer][n_ctx][kv_row], f16 or f32 */
+    /* scratch, sized for n_batch tokens */
+    float *x;                       /* [B][n_embd] residual stream */
+    float *h;                       /* [B][max(n_embd, n_q)] normed input */
+    float *q;                       /* [B][n_head*head_dim] */
+    float *k, *v;                   /* [B][kv_row] */
+    float *att;                     /* [B][n_head*head_dim] */
+    float *o;                       /* [B][n_embd] */
+    float *g, *u;                   /* [B][n_ff] */
+    float *scores;                  /* [n_ctx] */
+    float *rope_cs;                 /* [n_ctx? no: B][n_rot] cos/sin pairs per token */
+    uint16_t *q16;                  /* [head_dim] q rounded to f16 */
+    void *act;                      /* activation quantization scratch */
+};
+
+trit_ctx_params trit_ctx_default_params(void) {
+    trit_ctx_params p = {0, 0, TRIT_KV_F16, 0};
+    return p;
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+static size_t act_need(const trit_model *m, int32_t B) {
+    const trit_model_info *hp = &m->info;
+    size_t need = mat_act_bytes(m->output.type, m->output.n_in, B);
+    for (int i = 0; i < hp->n_layer; i++) {
+        const trit_layer *L = &m->layers[i];
+        const trit_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+        for (int j = 0; j < 7; j++) need = max_sz(need, mat_act_bytes(ms[j]->type, ms[j]->n_in, B));
+    }
+    return need;
+}
+
+void trit_ctx_free(trit_ctx *c) {
+    if (!c) return;
+    free(c->k_cache); free(c->v_cache);
+    free(c->x); free(c->h); free(c->q); free(c->k); free(c->v); free(c->att); free(c->o);
+    free(c->g); free(c->u); free(c->scores); free(c->rope_cs); free(c->q16); free(c->act);
+    free(c);
+}
+
+trit_status trit_ctx_init(const trit_model *m, const trit_ctx_params *p, trit_ctx **out) {
+    if (!out) return trit_err(TRIT_ERR_ARG, "trit_ctx_init: out is NULL");
+    *out = NULL;
+    if (!m) return trit_err(TRIT_ERR_ARG, "trit_ctx_init: model is NULL");
+    trit_ctx_params d = trit_ctx_default_params();
+    if (!p) p = &d;
+    const trit_model_info *hp = &m->info;
+    int32_t n_ctx = p->n_ctx > 0 ? p->n_ctx : hp->n_ctx_train;
+    int32_t B = p->n_batch > 0 ? p->n_batch : 64;
+    if (n_ctx <= 0 || n_ctx > (1 << 20)) return trit_err(TRIT_ERR_ARG, "n_ctx %d is out of range", n_ctx);
+    if (B > 4096) return trit_err(TRIT_ERR_ARG, "n_batch %d is out of range (1..4096)", B);
+    if (B > n_ctx) B = n_ctx;
+    if (p->kv_type != TRIT_KV_F16 && p->kv_type != TRIT_KV_F32) return trit_err(TRIT_ERR_ARG, "unknown kv_type %d", p->kv_type);
+    trit_ctx *c = calloc(1, sizeof *c);
+    if (!c) return trit_err(TRIT_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->n_batch = B;
+    c->kv_type = p->kv_type;
+    c->kv_row = (size_t)hp->n_head_kv * hp->head_dim;
+    const size_t nq = (size_t)hp->n_head * hp->head_dim, E = (size_t)hp->n_embd, F = (size_t)hp->n_ff;
+    const size_t esz = p->kv_type == TRIT_KV_F16 ? 2 : 4;
+    const size_t kv_bytes = (size_t)hp->n_layer * (size_t)n_ctx * c->kv_row * esz;
+    c->k_cache = malloc(kv_bytes);
+    c->v_cache = malloc(kv_bytes);
+    c->x = malloc(sizeof(float) * B * E);
+    c->h = malloc(sizeof(float) * B * max_sz(max_sz(E, nq), F));
+    c->q = malloc(sizeof(float) * B * nq);
+    c->k = malloc(sizeof(float) * B * c->kv_row);
+    c->v = malloc(sizeof(float) * B * c->kv_row);
+    c->att = malloc(sizeof(float) * B * nq);
+    c->o = malloc(sizeof(float) * B * E);
+    c->g = malloc(sizeof(float) * B * F);
+    c->u = malloc(sizeof(float) * B * F);
+    c->scores = malloc(sizeof(float) * (size_t)n_ctx);
+    c->rope_cs = malloc(sizeof(float) * (size_t)B * (size_t)hp->n_rot);
+    c->q16 = malloc(sizeof(uint16_t) * (size_t)hp->head_dim);
+    c->act = malloc(act_need(m, B));
+    if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->o || !c->g ||
+        !c->u || !c->scores || !c->rope_cs || !c->q16 || !c->act) {
+        trit_ctx_free(c);
+        return trit_err(TRIT_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %zu MB)", n_ctx,
+                        2 * kv_bytes >> 20);
+    }
+    *out = c;
+    return TRIT_OK;
+}
+
+int32_t trit_ctx_pos(const trit_ctx *c) { return c->pos; }
+int32_t trit_ctx_n_ctx(const trit_ctx *c) { return c->n_ctx; }
+
+trit_status trit_ctx_truncate(trit_ctx *c, int32_t pos) {
+    if (!c || pos < 0 || pos > c->pos)
+        return trit_err(TRIT_ERR_ARG, "truncate(%d): position must be in 0..%d", pos, c ? c->pos : 0);
+    c->pos = pos;
+    return TRIT_OK;
+}
+
+/* y = x / sqrt(mean(x^2) + eps) * w  (ggml: sum in double, scale in float, then a separate multiply) */
+static void rms_norm(float *y, const float *x, const float *w, int32_t n, float eps) {
+    double sum = 0;
+    for (int32_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    const float mean = (float)(sum / n);
+    const float scale = 1.0f / sqrtf(mean + eps);
+    for (int32_t i = 0; i < n; i++) y[i] = (x[i] * scale) * w[i];
+}
+
+/* cos/sin for the n_rot/2 rotation pairs at position pos, as ggml_rope_cache_init (ext_factor 0) */
+static void rope_cache(const trit_model *m, int32_t pos, float *cs) {
+    const trit_model_info *hp = &m->info;
+    const float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    float theta = (float)pos;
+    for (int32_t i0 = 0; i0 < hp->n_rot; i0 += 2) {
+        const float ff = m->rope_freqs ? m->rope_freqs[i0 / 2] : 1.0f;
+        const float t = m->rope_freq_scale * (theta / ff);
+        cs[i0] = cosf(t);
+        cs[i0 + 1] = sinf(t);
+        theta *= theta_scale;
+    }
+}
+
+static void rope_apply(const trit_model *m, float *v, int32_t n_heads, const float *cs) {
+    const trit_model_info *hp = &m->info;
+    const int32_t hd = hp->head_dim, nr = hp->n_rot;
+    for (int32_t h = 0; h < n_heads; h++) {
+        float *x = v + (size_t)h * hd;
+        for (int32_t i0 = 0; i0 < nr; i0 += 2) {
+            const float c = cs[i0], s = cs[i0 + 1];
+            const int32_t a = hp->rope_neox ? i0 / 2 : i0, b = hp->rope_neox ? i0 / 2 + nr / 2 : i0 + 1;
+            const float x0 = x[a], x1 = x[b];
+            x[a] = x0 * c - x1 * s;
+            x[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+static void add_bias(float *y, const float *b, int32_t n_tok, int32_t n) {
+    if (!b) return;
+    for (int32_t t = 0; t < n_tok; t++)
+        for (int32_t i = 0; i < n; i++) y[(size_t)t * n + i] += b[i];
+}
+
+static void scale_vec(float *y, size_t n, float s) {
+    if (s == 1.0f) return;
+    for (size_t i = 0; i < n; i++) y[i] *= s;
+}
+
+static inline float round16(float x) { return trit_fp16_to_fp32(trit_fp32_to_fp16(x)); }
+
+/* Attention of B tokens (positions pos0..pos0+B-1) over the cache of one layer. */
+static void attention(trit_ctx *c, int32_t layer, int32_t B, int32_t pos0) {
+    const trit_model_info *hp = &c->m->info;
+    const int32_t hd = hp->head_dim, nh = hp->n_head, gqa = hp->n_head / hp->n_head_kv;
+    const size_t nq = (size_t)nh * hd, row = c->kv_row, lofs = (size_t)layer * (size_t)c->n_ctx * row;
+    const int f16 = c->kv_type == TRIT_KV_F16;
+    const uint16_t *k16 = (const uint16_t *)c->k_cache + lofs, *v16 = (const uint16_t *)c->v_cache + lofs;
+    const float *k32 = (const float *)c->k_cache + lofs, *v32 = (const float *)c->v_cache + lofs;
+    const float kq_scale = 1.0f / sqrtf((float)hd);
+    for (int32_t t = 0; t < B; t++) {
+        const int32_t n_kv = pos0 + t + 1;
+        for (int32_t h = 0; h < nh; h++) {
+            const float *q = c->q + (size_t)t * nq + (size_t)h * hd;
+            const size_t ko = (size_t)(h / gqa) * hd;
+            float *out = c->att + (size_t)t * nq + (size_t)h * hd;
+            float mx = -INFINITY;
+            if (f16) for (int32_t i = 0; i < hd; i++) c->q16[i] = trit_fp32_to_fp16(q[i]);
+            for (int32_t j = 0; j < n_kv; j++) {
+                double s = 0;
+                if (f16) {
+                    const uint16_t *kj = k16 + (size_t)j * row + ko;
+                    for (int32_t i = 0; i < hd; i++) s += (double)(trit_fp16_to_fp32(c->q16[i]) * trit_fp16_to_fp32(kj[i]));
+                } else {
+                    const float *kj = k32 + (size_t)j * row + ko;
+                    for (int32_t i = 0; i < hd; i++) s += (double)q[i] * (double)kj[i];
+                }
+                const float w = (float)s * kq_scale;
+                c->scores[j] = w;
+                if (w > mx) mx = w;
+            }
+            double sum = 0;
+            for (int32_t j = 0; j < n_kv; j++) {
+                const float e = expf(c->scores[j] - mx);
+                c->scores[j] = e;
+                sum += e;
+            }
+            const float inv = (float)(1.0 / sum);
+            for (int32_t j = 0; j < n_kv; j++) {
+                c->scores[j] *= inv;
+                if (f16) c->scores[j] = round16(c->scores[j]);
+            }
+            for (int32_t i = 0; i < hd; i++) out[i] = 0;
+            /* out[i] = sum_j p_j v_j[i]; accumulate in double per output */
+            for (int32_t i = 0; i < hd; i++) {
+                double s = 0;
+                if (f16) for (int32_t j = 0; j < n_kv; j++) s += (double)(c->scores[j] * trit_fp16_to_fp32(v16[(size_t)j * row + ko + i]));
+                else for (int32_t j = 0; j < n_kv; j++) s += (double)c->scores[j] * (double)v32[(size_t)j * row + ko + i];
+                out[i] = (float)s;
+            }
+        }
+    }
+}
+
+static void store_kv(trit_ctx *c, int32_t layer, int32_t B, int32_t pos0) {
+    const size_t row = c->kv_row, base = ((size_t)layer * (size_t)c->n_ctx + (size_t)pos0) * row, n = (size_t)B * row;
+    if (c->kv_type == TRIT_KV_F16) {
+        uint16_t *kd = (uint16_t *)c->k_cache + base, *vd = (uint16_t *)c->v_cache + base;
+        for (size_t i = 0; i < n; i++) { kd[i] = trit_fp32_to_fp16(c->k[i]); vd[i] = trit_fp32_to_fp16(c->v[i]); }
+    } else {
+        memcpy((float *)c->k_cache + base, c->k, n * sizeof(float));
+        memcpy((float *)c->v_cache + base, c->v, n * sizeof(float));
+    }
+}
+
+/* One chunk of B <= n_batch tokens. logits: NULL, or [B][n_vocab] (all) or [n_vocab] (last only). */
+static void forward_chunk(trit_ctx *c, const int32_t *tokens, int32_t B, float *logits, int all) {
+    const trit_model *m = c->m;
+    const trit_model_info *hp = &m->info;
+    const int32_t E = hp->n_embd, F = hp->n_ff, nq = hp->n_head * hp->head_dim, nkv = (int32_t)c->kv_row;
+    const int32_t pos0 = c->pos;
+    for (int32_t t = 0; t < B; t++) {
+        mat_get_row(&m->tok_embd, tokens[t], c->x + (size_t)t * E);
+        rope_cache(m, pos0 + t, c->rope_cs + (size_t)t * hp->n_rot);
+    }
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        const trit_layer *L = &m->layers[l];
+        for (int32_t t = 0; t < B; t++) rms_norm(c->h + (size_t)t * E, c->x + (size_t)t * E, L->attn_norm, E, hp->rms_eps);
+        mat_mul(&L->wq, c->h, B, c->q, c->act);
+        mat_mul(&L->wk, c->h, B, c->k, c->act);
+        mat_mul(&L->wv, c->h, B, c->v, c->act);
+        scale_vec(c->q, (size_t)B * nq, L->sq);
+        scale_vec(c->k, (size_t)B * nkv, L->sk);
+        scale_vec(c->v, (size_t)B * nkv, L->sv);
+        add_bias(c->q, L->bq, B, nq);
+        add_bias(c->k, L->bk, B, nkv);
+        add_bias(c->v, L->bv, B, nkv);
+        for (int32_t t = 0; t < B; t++) {
+            const float *cs = c->rope_cs + (size_t)t * hp->n_rot;
+            rope_apply(m, c->q + (size_t)t * nq, hp->n_head, cs);
+            rope_apply(m, c->k + (size_t)t * nkv, hp->n_head_kv, cs);
+        }
+        store_kv(c, l, B, pos0);
+        attention(c, l, B, pos0);
+        const float *a = c->att;
+        if (L->attn_sub_norm) {
+            for (int32_t t = 0; t < B; t++)
+                rms_norm(c->h + (size_t)t * nq, c->att + (size_t)t * nq, L->attn_sub_norm, nq, hp->rms_eps);
+            a = c->h;
+        }
+        mat_mul(&L->wo, a, B, c->o, c->act);
+        scale_vec(c->o, (size_t)B * E, L->so);
+        add_bias(c->o, L->bo, B, E);
+        for (size_t i = 0; i < (size_t)B * E; i++) c->x[i] += c->o[i];
+
+        for (int32_t t = 0; t < B; t++) rms_norm(c->h + (size_t)t * E, c->x + (size_t)t * E, L->ffn_norm, E, hp->rms_eps);
+        mat_mul(&L->wgate, c->h, B, c->g, c->act);
+        mat_mul(&L->wup, c->h, B, c->u, c->act);
+        scale_vec(c->g, (size_t)B * F, L->sgate);
+        scale_vec(c->u, (size_t)B * F, L->sup);
+        for (size_t i = 0; i < (size_t)B * F; i++) {
+            float gv = c->g[i];
+            if (hp->ffn_act == 1) { gv = gv > 0 ? gv : 0; gv = gv * gv; }   /* relu^2 */
+            else gv = gv / (1.0f + expf(-gv));                               /* silu */
+            c->g[i] = gv * c->u[i];
+        }
+        const float *f = c->g;
+        if (L->ffn_sub_norm) {
+            for (int32_t t = 0; t < B; t++)
+                rms_norm(c->h + (size_t)t * F, c->g + (size_t)t * F, L->ffn_sub_norm, F, hp->rms_eps);
+            f = c->h;
+        }
+        mat_mul(&L->wdown, f, B, c->o, c->act);
+        scale_vec(c->o, (size_t)B * E, L->sdown);
+        for (size_t i = 0; i < (size_t)B * E; i++) c->x[i] += c->o[i];
+    }
+    c->pos += B;
+    if (!logits) return;
+    const int32_t first = all ? 0 : B - 1, n_out = all ? B : 1;
+    for (int32_t t = first; t < B; t++)
+        rms_norm(c->h + (size_t)(t - first) * E, c->x + (size_t)t * E, m->output_norm, E, hp->rms_eps);
+    mat_mul(&m->output, c->h, n_out, logits, c->act);
+}
+
+trit_status trit_ctx_decode(trit_ctx *c, const int32_t *tokens, int32_t n, float *logits, trit_logits_mode mode) {
+    if (!c || (n > 0 && !tokens) || n < 0) return trit_err(TRIT_ERR_ARG, "trit_ctx_decode: bad arguments");
+    if (mode != TRIT_LOGITS_NONE && mode != TRIT_LOGITS_LAST && mode != TRIT_LOGITS_ALL)
+        return trit_err(TRIT_ERR_ARG, "trit_ctx_decode: unknown logits mode %d", (int)mode);
+    if (mode != TRIT_LOGITS_NONE && !logits) return trit_err(TRIT_ERR_ARG, "trit_ctx_decode: logits buffer is NULL");
+    if (n == 0) return TRIT_OK;
+    if (n > c->n_ctx - c->pos)
+        return trit_err(TRIT_ERR_CTX_FULL, "context full: %d tokens at position %d exceed n_ctx %d", n, c->pos, c->n_ctx);
+    const int32_t V = c->m->info.n_vocab;
+    for (int32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return trit_err(TRIT_ERR_ARG, "token %d at index %d is outside the vocabulary (0..%d)", tokens[i], i, V - 1);
+    for (int32_t i = 0; i < n; i += c->n_batch) {
+        const int32_t B = n - i < c->n_batch ? n - i : c->n_batch;
+        float *lg = NULL;
+        if (mode == TRIT_LOGITS_ALL) lg = logits + (size_t)i * V;
+        else if (mode == TRIT_LOGITS_LAST && i + B == n) lg = logits;
+        forward_chunk(c, tokens + i, B, lg, mode == TRIT_LOGITS_ALL);
+    }
+    return TRIT_OK;
+}

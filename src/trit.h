@@ -1,0 +1,178 @@
+/* trit.h: the one public header of trit's C core, and its manual.
+ *
+ *   #include "trit.h"
+ *   // the caller owns the file bytes; the model keeps views into them (no copy of the weights)
+ *   trit_model *m; trit_ctx *c; int32_t toks[256];
+ *   if (trit_model_load(buf, size, &m) != TRIT_OK) { fprintf(stderr, "%s\n", trit_last_error()); ... }
+ *   trit_ctx_params cp = trit_ctx_default_params();            // n_ctx from the model, F16 KV cache
+ *   if (trit_ctx_init(m, &cp, &c) != TRIT_OK) { ... }
+ *   int32_t n = trit_tokenize(m, "Once upon a time", -1, toks, 256, TRIT_TOK_ADD_SPECIAL);
+ *   float *logits = malloc(sizeof(float) * trit_model_n_vocab(m));
+ *   trit_ctx_decode(c, toks, n, logits, TRIT_LOGITS_LAST);    // prefill: positions 0..n-1
+ *   trit_sampler_params sp = trit_sampler_default_params();   // temperature 0 = greedy
+ *   trit_sampler *s = trit_sampler_init(&sp);
+ *   for (int i = 0; i < 32; i++) {
+ *       int32_t t = trit_sampler_sample(s, logits, trit_model_n_vocab(m));
+ *       if (trit_token_is_eog(m, t)) break;
+ *       char piece[64]; int32_t k = trit_token_to_piece(m, t, piece, sizeof piece);
+ *       fwrite(piece, 1, k, stdout);                           // see trit_detok for UTF-8 safety
+ *       trit_ctx_decode(c, &t, 1, logits, TRIT_LOGITS_LAST);  // next position
+ *   }
+ *   trit_sampler_free(s); trit_ctx_free(c); trit_model_free(m); // then free buf
+ *
+ * Conventions. Every call that can fail returns a trit_status (0 = TRIT_OK, negative = error) or a
+ * count that is negative on error; the message of the last error on this thread is trit_last_error().
+ * Library code never prints or exits. Matrices are row-major with ggml's dimension names: a weight
+ * with ne = [n_in, n_out] is n_out rows of n_in values, and y = W x has n_out entries.
+ * Nothing allocates during trit_ctx_decode(): the context allocates its KV cache and scratch at init.
+ */
+#ifndef TRIT_H
+#define TRIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    TRIT_OK = 0,
+    TRIT_ERR_ARG = -1,          /* invalid argument (NULL, out of range); no state changed */
+    TRIT_ERR_NOMEM = -2,        /* allocation failed; no state changed */
+    TRIT_ERR_FORMAT = -3,       /* malformed or truncated file: the message names key/tensor and problem */
+    TRIT_ERR_UNSUPPORTED = -4,  /* well-formed but not supported (arch, tensor type, hparam combination) */
+    TRIT_ERR_CTX_FULL = -5,     /* decode would pass n_ctx; the context is unchanged */
+    TRIT_ERR_IO = -6,           /* file could not be read (CLI helpers only) */
+} trit_status;
+
+/* Message for the last error on the calling thread ("" if none). Valid until the next failing call. */
+const char *trit_last_error(void);
+
+/* ---- model -------------------------------------------------------------------------------------- */
+
+typedef struct trit_model trit_model;
+
+typedef enum { TRIT_ARCH_BITNET = 0, TRIT_ARCH_BITNET_B158 = 1, TRIT_ARCH_LLAMA = 2 } trit_arch;
+
+/* Parses a GGUF file held in buf[size] and binds the weights as views into it: the caller keeps buf
+ * alive and unchanged until trit_model_free(). Checks every header field and that all tensors the
+ * architecture needs exist with the right shapes and supported types.
+ * Errors: TRIT_ERR_FORMAT (malformed), TRIT_ERR_UNSUPPORTED (unknown arch/type), TRIT_ERR_NOMEM.
+ * On error *out is NULL. */
+trit_status trit_model_load(const uint8_t *buf, uint64_t size, trit_model **out);
+void trit_model_free(trit_model *m);
+
+typedef struct {
+    trit_arch arch;
+    const char *arch_name;      /* general.architecture as stored ("bitnet", "bitnet-b1.58", ...) */
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff, n_rot;
+    float rms_eps, rope_base;
+    int32_t ffn_act;            /* 0 = SiLU-gated, 1 = ReLU^2-gated */
+    int32_t rope_neox;          /* 1 = NEOX pairs (i, i+d/2), 0 = NORM pairs (2i, 2i+1) */
+    int32_t tied_output;        /* 1 = LM head is token_embd */
+    int32_t bos, eos, eot;      /* -1 if none */
+    int32_t add_bos;
+    uint64_t n_params;          /* weights counted from tensor shapes */
+    uint64_t weight_bytes;      /* bytes of all tensor data */
+} trit_model_info;
+
+void trit_model_get_info(const trit_model *m, trit_model_info *out);
+int32_t trit_model_n_vocab(const trit_model *m);
+/* Iterate tensors for `trit info`: returns 0 and fills name/type/ne for i < n, else -1. */
+int32_t trit_model_n_tensors(const trit_model *m);
+int32_t trit_model_tensor(const trit_model *m, int32_t i, const char **name, const char **type_name,
+                          int64_t ne[4], uint64_t *nbytes);
+/* A GGUF metadata value rendered as text (strings as is, numbers in decimal, arrays as "[N items]").
+ * Returns the full length (writes at most len-1 bytes plus NUL), or -1 if the key is absent. */
+int32_t trit_model_meta(const trit_model *m, const char *key, char *buf, int32_t len);
+
+/* ---- tokenizer (from the GGUF's tokenizer.ggml.* keys) ------------------------------------------ */
+
+enum {
+    TRIT_TOK_ADD_SPECIAL = 1,   /* add BOS (and EOS) as the model's add_bos/add_eos keys say */
+    TRIT_TOK_PARSE_SPECIAL = 2, /* recognise special/control token texts like "<|eot_id|>" in text */
+};
+
+/* Tokenizes text[len] (len < 0: NUL-terminated). Writes at most max ids to out and returns the total
+ * number of tokens (call again with a larger buffer if it exceeds max); negative on error. */
+int32_t trit_tokenize(const trit_model *m, const char *text, int32_t len, int32_t *out, int32_t max,
+                      int32_t flags);
+/* The bytes of one token as it would appear in the text (SPM: '▁' -> ' ', byte tokens -> the byte;
+ * BPE: byte-level decoding). Control tokens give "" unless TRIT_TOK_PARSE_SPECIAL is passed in flags.
+ * Returns the full length; writes at most len bytes (no NUL). Negative if the id is out of range. */
+int32_t trit_token_to_piece(const trit_model *m, int32_t token, char *buf, int32_t len, int32_t flags);
+int32_t trit_token_is_eog(const trit_model *m, int32_t token);   /* EOS, EOT or other end-of-generation */
+int32_t trit_token_id(const trit_model *m, const char *text);      /* exact vocab lookup, -1 if none */
+
+/* Streaming detokenizer that never splits a UTF-8 sequence: trit_detok_push appends the token's bytes
+ * to an internal buffer and returns how many complete bytes are ready in *out (valid until next call).
+ * Incomplete trailing sequences are held back until completed (or flushed as U+FFFD by _flush). */
+typedef struct { uint8_t pending[8]; int32_t n_pending; char out[256]; } trit_detok;
+void trit_detok_init(trit_detok *d);
+int32_t trit_detok_push(trit_detok *d, const trit_model *m, int32_t token, const char **out);
+int32_t trit_detok_flush(trit_detok *d, const char **out);
+
+/* ---- context: KV cache + scratch for one sequence ---------------------------------------------- */
+
+typedef struct trit_ctx trit_ctx;
+
+typedef enum { TRIT_KV_F16 = 0, TRIT_KV_F32 = 1 } trit_kv_type;
+typedef enum { TRIT_LOGITS_NONE = 0, TRIT_LOGITS_LAST = 1, TRIT_LOGITS_ALL = 2 } trit_logits_mode;
+
+typedef struct {
+    int32_t n_ctx;              /* KV positions; 0 = the model's context_length */
+    int32_t n_batch;            /* tokens per internal forward chunk (scratch size); 0 = 64 */
+    trit_kv_type kv_type;       /* F16 is llama.cpp's default */
+    int32_t n_threads;          /* reserved for the threaded build; 0 = 1 */
+} trit_ctx_params;
+
+trit_ctx_params trit_ctx_default_params(void);
+/* Allocates the KV cache (2 * n_layer * n_ctx * n_head_kv * head_dim values) and all scratch. */
+trit_status trit_ctx_init(const trit_model *m, const trit_ctx_params *p, trit_ctx **out);
+void trit_ctx_free(trit_ctx *c);
+
+/* Runs tokens[0..n) at positions pos..pos+n-1 where pos = trit_ctx_pos(c), appending them to the KV
+ * cache. Prefill and speculative verification are the same call. logits (may be NULL with
+ * TRIT_LOGITS_NONE) receives n_vocab floats (LAST) or n * n_vocab floats (ALL, row i = token i).
+ * Errors: TRIT_ERR_CTX_FULL if pos + n > n_ctx, TRIT_ERR_ARG for a token id out of range; in both cases
+ * the context is unchanged. */
+trit_status trit_ctx_decode(trit_ctx *c, const int32_t *tokens, int32_t n, float *logits,
+                            trit_logits_mode mode);
+int32_t trit_ctx_pos(const trit_ctx *c);                  /* tokens in the cache */
+int32_t trit_ctx_n_ctx(const trit_ctx *c);
+/* Forgets positions >= pos (speculative decoding's rollback). TRIT_ERR_ARG if pos > trit_ctx_pos. */
+trit_status trit_ctx_truncate(trit_ctx *c, int32_t pos);
+
+/* ---- sampling ----------------------------------------------------------------------------------- */
+
+typedef struct {
+    float temperature;          /* <= 0: greedy (argmax, lowest id on ties) */
+    int32_t top_k;              /* <= 0: off */
+    float top_p;                /* >= 1: off */
+    float min_p;                /* <= 0: off */
+    float repeat_penalty;       /* 1: off; llama.cpp's rule: logit>0 ? /pen : *pen over the last repeat_last_n */
+    int32_t repeat_last_n;
+    uint64_t seed;
+} trit_sampler_params;
+
+typedef struct trit_sampler trit_sampler;
+
+trit_sampler_params trit_sampler_default_params(void);
+trit_sampler *trit_sampler_init(const trit_sampler_params *p);     /* NULL on allocation failure */
+void trit_sampler_free(trit_sampler *s);
+/* Writes the sampling distribution after penalties, temperature, top-k, top-p and min-p into
+ * probs[n_vocab] (zeros for removed tokens; one-hot for greedy). Uses the history of accepted tokens. */
+trit_status trit_sampler_probs(trit_sampler *s, const float *logits, int32_t n_vocab, float *probs);
+/* Samples one token from logits and records it in the history (for the repetition penalty). */
+int32_t trit_sampler_sample(trit_sampler *s, const float *logits, int32_t n_vocab);
+/* Draws one index from a probability vector with the sampler's RNG (speculative decoding uses it). */
+int32_t trit_sampler_draw(trit_sampler *s, const float *probs, int32_t n);
+double trit_sampler_uniform(trit_sampler *s);            /* uniform in [0, 1) from the seeded RNG */
+void trit_sampler_accept(trit_sampler *s, int32_t token); /* add a token to the history */
+void trit_sampler_reset(trit_sampler *s);                  /* clear history, reseed */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
