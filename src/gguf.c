@@ -155,6 +155,7 @@ static int parse_kv(rd *r, gguf_kv *kv, uint64_t idx) {
     } else {
         uint64_t es = k_type_size[kv->type];
         if (left(r) < es) FAIL(TRIT_ERR_FORMAT, "key '%s': truncated %s value", nb, k_type_name[kv->type]);
+        if (kv->type == GGUF_TYPE_BOOL && r->p[0] > 1) FAIL(TRIT_ERR_FORMAT, "key '%s': bool value %u is not 0 or 1", nb, r->p[0]);
         scalar_read(kv->type, r->p, kv);
         r->p += es;
     }
@@ -188,13 +189,21 @@ static int parse_tensor(rd *r, gguf_tensor *t, uint64_t idx) {
     return 0;
 }
 
+static int parse(const uint8_t *buf, uint64_t size, gguf_ctx *g, char *err, size_t errlen);
+
 int gguf_parse(const uint8_t *buf, uint64_t size, gguf_ctx *g, char *err, size_t errlen) {
     char dummy[8];
     if (!err || errlen == 0) { err = dummy; errlen = sizeof dummy; }
     err[0] = 0;
     memset(g, 0, sizeof *g);
+    if (!buf) { snprintf(err, errlen, "no buffer"); return TRIT_ERR_ARG; }
+    int rc = parse(buf, size, g, err, errlen);
+    if (rc) memset(g, 0, sizeof *g);   /* on failure nothing is left to free or read */
+    return rc;
+}
+
+static int parse(const uint8_t *buf, uint64_t size, gguf_ctx *g, char *err, size_t errlen) {
     rd rr = {buf, buf + size, buf, err, errlen}, *r = &rr;
-    if (!buf) FAIL(TRIT_ERR_ARG, "no buffer");
     uint32_t magic;
     if (size < 4 || (memcpy(&magic, buf, 4), magic != 0x46554747u)) /* "GGUF" */
         FAIL(TRIT_ERR_FORMAT, "not a GGUF file (bad magic)");
@@ -401,6 +410,12 @@ double gguf_arr_f64(const gguf_kv *kv, uint64_t i) {
 int64_t gguf_arr_i64(const gguf_kv *kv, uint64_t i) {
     gguf_kv tmp = {0};
     scalar_read(kv->arr_type, kv->arr_data + i * k_type_size[kv->arr_type], &tmp);
-    if (kv->arr_type == GGUF_TYPE_FLOAT32 || kv->arr_type == GGUF_TYPE_FLOAT64) return (int64_t)tmp.num.f64;
+    if (kv->arr_type == GGUF_TYPE_FLOAT32 || kv->arr_type == GGUF_TYPE_FLOAT64) {   /* saturate; NaN -> 0 */
+        double d = tmp.num.f64;
+        if (!(d == d)) return 0;
+        if (d >= 9.2e18) return INT64_MAX;
+        if (d <= -9.2e18) return INT64_MIN;
+        return (int64_t)d;
+    }
     return is_signed_type(kv->arr_type) ? tmp.num.i64 : (int64_t)tmp.num.u64;
 }
