@@ -48,10 +48,11 @@ test-py: build/trit                           ## conformance vs llama.cpp fixtur
 
 test: test-c test-py                          ## every test suite (the README's test command)
 
-fuzz: | build                                 ## libFuzzer on the GGUF parser + model loader (FUZZ_SECONDS=60)
+fuzz: | build                                 ## libFuzzer on GGUF parser, loader, tokenizer, decode (FUZZ_SECONDS=60; needs clang)
 	clang $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz_gguf $(CORE_SRC) tests/fuzz_gguf.c -lm
-	@mkdir -p build/fuzz-corpus && cp -n $(ORACLE)/models/*tq2_0.gguf build/fuzz-corpus/ 2>/dev/null || true
-	build/fuzz_gguf -max_total_time=$${FUZZ_SECONDS:-60} -max_len=65536 build/fuzz-corpus
+	$(PY) tools/make_corrupt.py build/fuzz-seeds
+	@mkdir -p build/fuzz-corpus
+	build/fuzz_gguf -max_total_time=$${FUZZ_SECONDS:-60} -max_len=262144 -rss_limit_mb=4096 build/fuzz-corpus build/fuzz-seeds
 
 demo: build/trit                              ## run the CLI on a model (the chat demo comes with the npm package)
 	@echo "note: no embedded model is shipped yet; this runs the CLI on the oracle's random test model"

@@ -256,8 +256,13 @@ void mat_quantize_act(const trit_mat *w, const float *x, int32_t n_tok, void *ac
     }
 }
 
+int trit_force_ref = 0;
+
 void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                   int32_t r1) {
+#ifdef TRIT_OPT_KERNELS
+    if (!trit_force_ref && mat_mul_rows_opt(w, act, x, n_tok, y, r0, r1) == 0) return;
+#endif
     const int32_t n = w->n_in, n_out = w->n_out;
     const size_t rb = act_row_bytes(w->type, n);
     const uint8_t *a = act;

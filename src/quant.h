@@ -55,6 +55,14 @@ void mat_quantize_act(const trit_mat *w, const float *x, int32_t n_tok, void *ac
 void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y,
                   int32_t r0, int32_t r1);
 
+/* Optimised kernels (e.g. src/kernels_simd128.c, compiled when TRIT_OPT_KERNELS is defined): the same
+ * contract as mat_mul_rows. Return 0 when handled, -1 when this type/shape has no optimised kernel
+ * (mat_mul_rows then runs the scalar reference). Must equal the reference bit for bit where the math
+ * is integer. trit_force_ref != 0 makes mat_mul_rows skip them (kernel tests compare the two). */
+int mat_mul_rows_opt(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
+                     int32_t r1);
+extern int trit_force_ref;
+
 /* Row r of an embedding-like matrix dequantized to float (n_in values). */
 void mat_get_row(const trit_mat *w, int32_t r, float *out);
 

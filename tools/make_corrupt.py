@@ -5,8 +5,8 @@
 
 Writes to OUT_DIR a seed corpus of small, *valid* GGUF files (every KV type, every tensor type the core
 reads, alignment 1/32/64, version 2 and 3, the oracle fixture's KVs with a shortened vocab) plus a
-few hand-corrupted variants. Seeds stay under 64 KiB so that libFuzzer's -max_len=65536 sees them
-whole. Nothing is written inside the repo unless OUT_DIR points there (use build/...)."""
+few hand-corrupted variants. Seeds stay under 256 KiB so that libFuzzer's -max_len=262144 sees them
+whole; the model_* seeds load and run. Nothing is written inside the repo unless OUT_DIR points there (use build/...)."""
 
 import os
 import struct
@@ -81,6 +81,57 @@ def seeds(oracle):
     return out
 
 
+def tiny_models(oracle):
+    """Small models that load and run, so the fuzzer reaches the model loader, tokenizers and forward:
+    each arch, several weight types, SPM and BPE vocabularies cut to their first 300 tokens."""
+    out = {}
+    rng = np.random.default_rng(1)
+    for vocab_src in ("bitnet-tiny-spm", "bitnet-tiny-bpe"):
+        src = gw.read_gguf(os.path.join(oracle, "models", vocab_src + ".f32.gguf"))
+        V = 300
+        toks = src.value("tokenizer.ggml.tokens")[:V]
+        for arch, E, wtype, etype in (("bitnet", 32, gw.GGML_TYPE_F32, gw.GGML_TYPE_F16),
+                                      ("llama", 64, gw.GGML_TYPE_Q8_0, gw.GGML_TYPE_Q8_0),
+                                      ("bitnet-b1.58", 128, gw.GGML_TYPE_I2_S, gw.GGML_TYPE_F16),
+                                      ("bitnet", 256, gw.GGML_TYPE_TQ2_0, gw.GGML_TYPE_Q8_0)):
+            if arch != "bitnet" and vocab_src.endswith("bpe"):
+                continue
+            F, H = E, 2
+            w = gw.GGUFWriter()
+            w.add_string("general.architecture", arch)
+            for k, v in (("context_length", 64), ("embedding_length", E), ("block_count", 1),
+                         ("feed_forward_length", F), ("attention.head_count", H), ("attention.head_count_kv", 1)):
+                w.add_uint32(arch + "." + k, v)
+            w.add_float32(arch + ".attention.layer_norm_rms_epsilon", 1e-5)
+            for key, kv in src.kv.items():
+                if not key.startswith("tokenizer."):
+                    continue
+                v = kv.value
+                if kv.type == gw.GGUF_TYPE_ARRAY:
+                    if key == "tokenizer.ggml.merges":
+                        have = set(toks)
+                        v = [m for m in v if all(p in have for p in m.split(" ", 1)) and m.replace(" ", "") in have]
+                    else:
+                        v = v[:V]
+                    w.add_kv(key, v, gw.GGUF_TYPE_ARRAY, kv.elem_type)
+                else:
+                    w.add_kv(key, v if not key.endswith("_token_id") else min(int(v), V - 1), kv.type)
+            w.add_tensor("token_embd.weight", rng.standard_normal((V, E)).astype(np.float32), etype)
+            w.add_tensor("output_norm.weight", np.ones(E, np.float32))
+            D = E // H
+            shapes = {"attn_q": (E, E), "attn_k": (D, E), "attn_v": (D, E), "attn_output": (E, E),
+                      "ffn_gate": (F, E), "ffn_up": (F, E), "ffn_down": (E, F)}
+            for n, shp in shapes.items():
+                m = rng.integers(-1, 2, shp).astype(np.float32) * 0.05
+                w.add_tensor("blk.0.%s.weight" % n, m, wtype)
+            for n, k in (("attn_norm", E), ("ffn_norm", E), ("attn_sub_norm", E), ("ffn_sub_norm", F)):
+                if arch == "llama" and "sub" in n:
+                    continue
+                w.add_tensor("blk.0.%s.weight" % n, np.ones(k, np.float32))
+            out["model_%s_%s_%s.gguf" % (arch, gw.type_name(wtype), vocab_src[-3:])] = w.to_bytes()
+    return out
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
@@ -90,8 +141,8 @@ def main(argv):
     if "--oracle" in argv:
         oracle = argv[argv.index("--oracle") + 1]
     os.makedirs(outdir, exist_ok=True)
-    for name, data in seeds(oracle).items():
-        assert len(data) <= 65536, name
+    for name, data in {**seeds(oracle), **tiny_models(oracle)}.items():
+        assert len(data) <= 262144, name
         with open(os.path.join(outdir, name), "wb") as f:
             f.write(data)
     return 0
