@@ -283,6 +283,7 @@ static int cmd_generate(const trit_model *m, const args_t *a) {
         if (k > 0) fwrite(out, 1, (size_t)k, stdout);
     }
     printf("\n");
+    fflush(stdout);
     clock_gettime(CLOCK_MONOTONIC, &t2);
     double tp = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     double tg = (double)(t2.tv_sec - t1.tv_sec) + 1e-9 * (double)(t2.tv_nsec - t1.tv_nsec);

@@ -12,9 +12,14 @@ ORACLE = Path(os.environ.get("TRIT_ORACLE", ROOT.parent / "shared" / "oracle"))
 # The CLI under test: the native build by default; TRIT_BIN may be a command line ("node js/cli.js").
 TRIT = shlex.split(os.environ.get("TRIT_BIN", str(ROOT / "build" / "trit")))
 
-FAMILIES = ["bitnet-tiny-spm", "bitnet-tiny-bpe", "llama-tiny-spm"]
-TYPES = ["f32", "f16", "tq2_0", "tq1_0"]
-VARIANTS = [(f, t) for f in FAMILIES for t in TYPES]
+# Every fixture the oracle holds: ref/<family>.<type>/ with models/<family>.<type>.gguf beside it, so
+# that new fixtures are tested without code changes.
+VARIANTS = sorted(
+    tuple(d.name.rsplit(".", 1)) for d in (ORACLE / "ref").glob("*.*")
+    if d.is_dir() and (ORACLE / "models" / f"{d.name}.gguf").exists()
+) if (ORACLE / "ref").is_dir() else []
+FAMILIES = sorted({f for f, _ in VARIANTS})
+FLOAT_TYPES = ("f32", "f16", "bf16")   # compared by max abs; quantized types statistically
 
 
 def trit(*args, check=True, text=True, input=None):
