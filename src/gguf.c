@@ -83,20 +83,12 @@ static void scalar_read(uint32_t type, const uint8_t *p, gguf_kv *kv) {
     }
 }
 
-static int cmp_tensor_name(const void *a, const void *b) {
-    const gguf_tensor *x = *(const gguf_tensor *const *)a, *y = *(const gguf_tensor *const *)b;
-    uint64_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
-    int c = memcmp(x->name.ptr, y->name.ptr, (size_t)n);
+static int cmp_str(const void *a, const void *b) {
+    const gguf_str *x = *(const gguf_str *const *)a, *y = *(const gguf_str *const *)b;
+    uint64_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->ptr, y->ptr, (size_t)n);
     if (c) return c;
-    return (x->name.len > y->name.len) - (x->name.len < y->name.len);
-}
-
-static int cmp_kv_key(const void *a, const void *b) {
-    const gguf_kv *x = *(const gguf_kv *const *)a, *y = *(const gguf_kv *const *)b;
-    uint64_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
-    int c = memcmp(x->key.ptr, y->key.ptr, (size_t)n);
-    if (c) return c;
-    return (x->key.len > y->key.len) - (x->key.len < y->key.len);
+    return (x->len > y->len) - (x->len < y->len);
 }
 
 /* Printable, truncated copy of a (possibly hostile) name for messages. */
@@ -228,26 +220,21 @@ static int parse(const uint8_t *buf, uint64_t size, gguf_ctx *g, char *err, size
     for (uint64_t i = 0; i < g->n_tensors; i++)
         if ((rc = parse_tensor(r, &g->tensors[i], i))) goto fail;
 
-    /* duplicates: sort pointers by name */
+    /* duplicate key or tensor names: sort views of the names and compare neighbours */
     uint64_t nmax = g->n_kv > g->n_tensors ? g->n_kv : g->n_tensors;
     sorted = malloc((nmax ? nmax : 1) * sizeof *sorted);
     if (!sorted) { snprintf(err, errlen, "out of memory"); rc = TRIT_ERR_NOMEM; goto fail; }
-    for (uint64_t i = 0; i < g->n_kv; i++) sorted[i] = &g->kv[i];
-    qsort(sorted, (size_t)g->n_kv, sizeof *sorted, cmp_kv_key);
-    for (uint64_t i = 1; i < g->n_kv; i++)
-        if (!cmp_kv_key(&sorted[i - 1], &sorted[i])) {
-            char nb[80];
-            snprintf(err, errlen, "duplicate key '%s'", show(((gguf_kv *)sorted[i])->key, nb, sizeof nb));
-            rc = TRIT_ERR_FORMAT; goto fail;
-        }
-    for (uint64_t i = 0; i < g->n_tensors; i++) sorted[i] = &g->tensors[i];
-    qsort(sorted, (size_t)g->n_tensors, sizeof *sorted, cmp_tensor_name);
-    for (uint64_t i = 1; i < g->n_tensors; i++)
-        if (!cmp_tensor_name(&sorted[i - 1], &sorted[i])) {
-            char nb[80];
-            snprintf(err, errlen, "duplicate tensor '%s'", show(((gguf_tensor *)sorted[i])->name, nb, sizeof nb));
-            rc = TRIT_ERR_FORMAT; goto fail;
-        }
+    for (int pass = 0; pass < 2; pass++) {
+        const uint64_t n = pass ? g->n_tensors : g->n_kv;
+        for (uint64_t i = 0; i < n; i++) sorted[i] = pass ? &g->tensors[i].name : &g->kv[i].key;
+        qsort(sorted, (size_t)n, sizeof *sorted, cmp_str);
+        for (uint64_t i = 1; i < n; i++)
+            if (!cmp_str(&sorted[i - 1], &sorted[i])) {
+                char nb[80];
+                snprintf(err, errlen, "duplicate %s '%s'", pass ? "tensor" : "key", show(*(const gguf_str *)sorted[i], nb, sizeof nb));
+                rc = TRIT_ERR_FORMAT; goto fail;
+            }
+    }
     free(sorted); sorted = NULL;
 
     g->alignment = 32;

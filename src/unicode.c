@@ -97,6 +97,17 @@ size_t unicode_encode(uint32_t cp, uint8_t out[4]) {
 #define ADD(e) do { size_t e_ = (e); if (e_ > prev) out[k++] = e_ - prev; prev = e_; } while (0)
 #define SLN (UNICODE_F_SPACE | UNICODE_F_LETTER | UNICODE_F_NUMBER)
 
+/* Length (2 or 3) of an English contraction ('s 't 'm 'd 're 've 'll) starting at pos, else 0;
+ * ci: case-insensitive (llama-3's (?i:...)). */
+static size_t contraction(const uint32_t *cp, size_t pos, size_t end, int ci) {
+    if (cp[pos] != '\'' || pos + 1 >= end) return 0;
+    const uint32_t n1 = ci ? unicode_tolower_ascii(cp[pos + 1]) : cp[pos + 1];
+    if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') return 2;
+    if (pos + 2 >= end) return 0;
+    const uint32_t n2 = ci ? unicode_tolower_ascii(cp[pos + 2]) : cp[pos + 2];
+    return ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) ? 3 : 0;
+}
+
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
 static size_t split_gpt2(const uint32_t *cp, const uint8_t *fl, const size_t *seg, size_t nseg, size_t *out) {
     size_t k = 0, start = 0;
@@ -107,16 +118,8 @@ static size_t split_gpt2(const uint32_t *cp, const uint8_t *fl, const size_t *se
         while (pos < end) {
             const uint32_t c = cp[pos];
             const unsigned f = fl[pos];
-            if (c == '\'' && pos + 1 < end) {
-                const uint32_t n1 = cp[pos + 1];
-                if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') { pos += 2; ADD(pos); continue; }
-                if (pos + 2 < end) {
-                    const uint32_t n2 = cp[pos + 2];
-                    if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) {
-                        pos += 3; ADD(pos); continue;
-                    }
-                }
-            }
+            const size_t nc = contraction(cp, pos, end, 0);           /* 's|'t|'re|'ve|'m|'ll|'d */
+            if (nc) { pos += nc; ADD(pos); continue; }
             unsigned f2 = c == ' ' ? F(pos + 1) : f;
             if (f2 & UNICODE_F_LETTER) {                       /* ' ?\p{L}+' */
                 pos += (c == ' ');
@@ -156,16 +159,8 @@ static size_t split_llama3(const uint32_t *cp, const uint8_t *fl, const size_t *
         while (pos < end) {
             const uint32_t c = cp[pos];
             const unsigned f = fl[pos];
-            if (c == '\'' && pos + 1 < end) {
-                const uint32_t n1 = unicode_tolower_ascii(cp[pos + 1]);
-                if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') { pos += 2; ADD(pos); continue; }
-                if (pos + 2 < end) {
-                    const uint32_t n2 = unicode_tolower_ascii(cp[pos + 2]);
-                    if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) {
-                        pos += 3; ADD(pos); continue;
-                    }
-                }
-            }
+            const size_t nc = contraction(cp, pos, end, 1);           /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+            if (nc) { pos += nc; ADD(pos); continue; }
             if (!(c == '\r' || c == '\n' || (f & UNICODE_F_NUMBER))) {    /* [^\r\n\p{L}\p{N}]?\p{L}+ */
                 if ((f & UNICODE_F_LETTER) || (F(pos + 1) & UNICODE_F_LETTER)) {
                     pos++;
