@@ -1,0 +1,259 @@
+"""model.py: BitNet b1.58 decoder in PyTorch, computing exactly llama.cpp's `bitnet` arch graph
+(shared/oracle/README.md, "Forward pass as llama.cpp computes it"):
+
+    x = tok_embd[tokens]
+    per layer:  h = rms_norm(x) * attn_norm
+                q, k, v = Wq h, Wk h, Wv h;  q, k = rope_neox(q), rope_neox(k)
+                a = softmax(q k^T / sqrt(hd) + causal) v      (GQA: q-head h uses kv-head h // (n_head/n_head_kv))
+                x = x + Wo (rms_norm(a) * attn_sub_norm)
+                h = rms_norm(x) * ffn_norm
+                x = x + Wdown (rms_norm(silu(Wgate h) * (Wup h)) * ffn_sub_norm)
+    logits = tok_embd . (rms_norm(x) * output_norm)           (tied LM head)
+
+Every projection is a BitLinear (quantization-aware training with straight-through estimators):
+  * weights: absmean ternary, per tensor: s = mean|W| (taken in float64, then rounded to fp16 so that
+    a TQ1_0/TQ2_0 block scale holds it exactly), W_q = clamp(round(W / s), -1, 1) * s
+  * activations: int8 absmax. act_quant="token" (BitNet b1.58): one scale per token,
+    x_q = clamp(round(x * 127/max|x|), -128, 127) * max|x|/127. act_quant="block256": one scale per
+    256-block of the row, the way llama.cpp's Q8_K quantizes the activations of TQ1_0/TQ2_0 matmuls
+    (identical to "token" when the input dim is 256). act_quant="none": float activations.
+Embeddings and norms stay in float.
+
+Model.emulate_engine=True changes the eval forward to what trit/llama.cpp compute on a TQ2_0 GGUF with
+an F16 token_embd and an F16 KV cache: Q8_K activations (per 256-block, round half to even), fp16
+embedding rows and LM head (activation rounded to fp16 too), K, V, Q and the softmax probabilities
+rounded to fp16. It is only for comparing logits with the engine.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SCALE_MIN = 1e-5
+
+
+def weight_scale(w):
+    """absmean scale: float64 mean (same value as the converter's numpy mean), clamped, rounded to fp16."""
+    s = w.detach().abs().double().mean().float().clamp(min=SCALE_MIN)
+    return s.half().float()
+
+
+def weight_quant(w):
+    s = weight_scale(w)
+    return (w.detach() / s).round().clamp(-1, 1) * s
+
+
+def act_quant_token(x):
+    amax = x.detach().abs().amax(dim=-1, keepdim=True).clamp(min=1e-5)
+    s = 127.0 / amax
+    return (x.detach() * s).round().clamp(-128, 127) / s
+
+
+def act_quant_block(x, block=256):
+    """Q8_K as llama.cpp's quantize_row_q8_K_ref: per block, the signed max m with the largest |x|,
+    iscale = -127/m, q = min(127, round_half_even(iscale*x)), value = q * (1/iscale)."""
+    shp = x.shape
+    n = shp[-1]
+    if n % block:
+        return act_quant_token(x)
+    xb = x.detach().reshape(*shp[:-1], n // block, block)
+    idx = xb.abs().argmax(dim=-1, keepdim=True)
+    m = torch.gather(xb, -1, idx)
+    iscale = torch.where(m != 0, -127.0 / m, torch.zeros_like(m))
+    q = torch.clamp(torch.round(iscale * xb), max=127)
+    d = torch.where(iscale != 0, 1.0 / iscale, torch.zeros_like(iscale))
+    return (q * d).reshape(shp)
+
+
+class BitLinear(nn.Linear):
+    def __init__(self, in_features, out_features, act_quant="token"):
+        super().__init__(in_features, out_features, bias=False)
+        self.act_quant = act_quant
+        self.emulate = False
+
+    def forward(self, x):
+        w = self.weight
+        w = w + (weight_quant(w) - w).detach()                  # STE
+        mode = "block256" if self.emulate else self.act_quant
+        if mode == "token":
+            x = x + (act_quant_token(x) - x).detach()
+        elif mode == "block256":
+            x = x + (act_quant_block(x) - x).detach()
+        return F.linear(x, w)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, n, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_cache(head_dim, n_ctx, base):
+    inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    ang = torch.arange(n_ctx, dtype=torch.float64)[:, None] * inv[None, :]       # (T, hd/2)
+    return torch.cos(ang).float(), torch.sin(ang).float()
+
+
+def rope_neox(x, cos, sin):
+    """x: (B, H, T, hd). Rotates the pairs (i, i + hd/2) (NEOX / HF rotate_half)."""
+    h = x.shape[-1] // 2
+    x1, x2 = x[..., :h], x[..., h:]
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+
+
+def f16(x):
+    return x.half().float()
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        E, F_ = c["n_embd"], c["n_ff"]
+        self.n_head, self.n_head_kv = c["n_head"], c["n_head_kv"]
+        self.hd = E // self.n_head
+        aq = c.get("act_quant", "token")
+        eps = c["rms_eps"]
+        self.attn_norm = RMSNorm(E, eps)
+        self.wq = BitLinear(E, self.n_head * self.hd, aq)
+        self.wk = BitLinear(E, self.n_head_kv * self.hd, aq)
+        self.wv = BitLinear(E, self.n_head_kv * self.hd, aq)
+        self.attn_sub_norm = RMSNorm(E, eps)
+        self.wo = BitLinear(self.n_head * self.hd, E, aq)
+        self.ffn_norm = RMSNorm(E, eps)
+        self.w_gate = BitLinear(E, F_, aq)
+        self.w_up = BitLinear(E, F_, aq)
+        self.ffn_sub_norm = RMSNorm(F_, eps)
+        self.w_down = BitLinear(F_, E, aq)
+        self.emulate = False
+
+    def forward(self, x, cos, sin, mask):
+        B, T, E = x.shape
+        h = self.attn_norm(x)
+        q = self.wq(h).view(B, T, self.n_head, self.hd).transpose(1, 2)
+        k = self.wk(h).view(B, T, self.n_head_kv, self.hd).transpose(1, 2)
+        v = self.wv(h).view(B, T, self.n_head_kv, self.hd).transpose(1, 2)
+        q, k = rope_neox(q, cos, sin), rope_neox(k, cos, sin)
+        rep = self.n_head // self.n_head_kv
+        if rep > 1:
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+        if self.emulate:                                      # F16 KV cache, f16 Q and probabilities
+            q, k, v = f16(q), f16(k), f16(v)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))
+        att = att.masked_fill(mask[:T, :T], float("-inf"))
+        att = torch.softmax(att, dim=-1)
+        if self.emulate:
+            att = f16(att)
+        a = (att @ v).transpose(1, 2).reshape(B, T, self.n_head * self.hd)
+        x = x + self.wo(self.attn_sub_norm(a))
+        h = self.ffn_norm(x)
+        f = F.silu(self.w_gate(h)) * self.w_up(h)
+        x = x + self.w_down(self.ffn_sub_norm(f))
+        return x
+
+
+class Model(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = dict(c)
+        if c["n_embd"] % c["n_head"] or c["n_head"] % c["n_head_kv"]:
+            raise ValueError("n_embd must be a multiple of n_head, n_head of n_head_kv")
+        self.tok_embd = nn.Embedding(c["n_vocab"], c["n_embd"])
+        self.layers = nn.ModuleList([Block(c) for _ in range(c["n_layer"])])
+        self.output_norm = RMSNorm(c["n_embd"], c["rms_eps"])
+        hd = c["n_embd"] // c["n_head"]
+        cos, sin = rope_cache(hd, c["n_ctx"], c["rope_base"])
+        self.register_buffer("cos", cos, persistent=False)
+        self.register_buffer("sin", sin, persistent=False)
+        self.register_buffer("mask", torch.triu(torch.ones(c["n_ctx"], c["n_ctx"], dtype=torch.bool), 1),
+                             persistent=False)
+        self.emulate_engine = False
+        self.reset_parameters(c.get("init_std", 0.02))
+
+    def reset_parameters(self, std):
+        for name, p in self.named_parameters():
+            if p.dim() == 2:
+                nn.init.normal_(p, 0.0, std)
+            else:
+                nn.init.ones_(p)
+
+    def set_emulate_engine(self, on):
+        self.emulate_engine = on
+        for m in self.modules():
+            if isinstance(m, (BitLinear, Block)):
+                m.emulate = on
+
+    def forward(self, idx, targets=None):
+        B, T = idx.shape
+        if self.emulate_engine:
+            x = f16(self.tok_embd.weight)[idx]
+        else:
+            x = self.tok_embd(idx)
+        cos, sin = self.cos[:T], self.sin[:T]
+        for layer in self.layers:
+            x = layer(x, cos, sin, self.mask)
+        x = self.output_norm(x)
+        if self.emulate_engine:
+            logits = F.linear(f16(x), f16(self.tok_embd.weight))
+        else:
+            logits = F.linear(x, self.tok_embd.weight)
+        if targets is None:
+            return logits
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        return logits, loss
+
+    def n_params(self):
+        return sum(p.numel() for p in self.parameters())
+
+    # ---- HF-style export (1bitLLM BitnetForCausalLM names, unpacked float weights) ----
+    HF_PROJ = {"wq": "self_attn.q_proj", "wk": "self_attn.k_proj", "wv": "self_attn.v_proj",
+               "wo": "self_attn.o_proj", "w_gate": "mlp.gate_proj", "w_up": "mlp.up_proj",
+               "w_down": "mlp.down_proj"}
+    HF_NORM = {"attn_norm": "input_layernorm", "attn_sub_norm": "self_attn.inner_attn_ln",
+               "ffn_norm": "post_attention_layernorm", "ffn_sub_norm": "mlp.ffn_layernorm"}
+
+    def hf_state_dict(self):
+        """{HF name: float32 numpy array} in 1bitLLM/llama.cpp BitnetForCausalLM naming (tied head)."""
+        sd = {"model.embed_tokens.weight": self.tok_embd.weight, "model.norm.weight": self.output_norm.weight}
+        for i, L in enumerate(self.layers):
+            for a, hf in self.HF_PROJ.items():
+                sd["model.layers.%d.%s.weight" % (i, hf)] = getattr(L, a).weight
+            for a, hf in self.HF_NORM.items():
+                sd["model.layers.%d.%s.weight" % (i, hf)] = getattr(L, a).weight
+        return {k: v.detach().cpu().float().numpy() for k, v in sd.items()}
+
+    def load_hf_state_dict(self, sd):
+        with torch.no_grad():
+            self.tok_embd.weight.copy_(torch.from_numpy(sd["model.embed_tokens.weight"]))
+            self.output_norm.weight.copy_(torch.from_numpy(sd["model.norm.weight"]))
+            for i, L in enumerate(self.layers):
+                for a, hf in self.HF_PROJ.items():
+                    getattr(L, a).weight.copy_(torch.from_numpy(sd["model.layers.%d.%s.weight" % (i, hf)]))
+                for a, hf in self.HF_NORM.items():
+                    getattr(L, a).weight.copy_(torch.from_numpy(sd["model.layers.%d.%s.weight" % (i, hf)]))
+
+    def hf_config(self, bos_id=None, eos_id=None):
+        c = self.c
+        return {
+            "architectures": ["BitnetForCausalLM"], "model_type": "bitnet",
+            "vocab_size": c["n_vocab"], "hidden_size": c["n_embd"], "intermediate_size": c["n_ff"],
+            "num_hidden_layers": c["n_layer"], "num_attention_heads": c["n_head"],
+            "num_key_value_heads": c["n_head_kv"], "max_position_embeddings": c["n_ctx"],
+            "rms_norm_eps": c["rms_eps"], "rope_theta": c["rope_base"], "hidden_act": "silu",
+            "tie_word_embeddings": True, "bos_token_id": bos_id, "eos_token_id": eos_id,
+            "torch_dtype": "float32", "weight_bits": 1, "input_bits": 8,
+            "trit_weight_scale": "fp16", "trit_act_quant": c.get("act_quant", "token"),
+        }
+
+
+def config_from_hf(cfg):
+    return {"n_vocab": cfg["vocab_size"], "n_embd": cfg["hidden_size"], "n_ff": cfg["intermediate_size"],
+            "n_layer": cfg["num_hidden_layers"], "n_head": cfg["num_attention_heads"],
+            "n_head_kv": cfg.get("num_key_value_heads") or cfg["num_attention_heads"],
+            "n_ctx": cfg["max_position_embeddings"], "rms_eps": cfg["rms_norm_eps"],
+            "rope_base": cfg["rope_theta"], "act_quant": cfg.get("trit_act_quant", "token")}
