@@ -15,10 +15,13 @@ CORE_HDR := $(wildcard src/*.h)
 
 .PHONY: all native test test-c test-asan test-py fuzz demo clean help
 
+# `make test` runs every suite in TESTS, in order. Each mk/*.mk adds its own targets and suites.
+TESTS := test-c test-py
+
 all: native                                   ## default: the native CLI
 
 help:                                         ## list targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+	@grep -hE '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
 native: build/trit                            ## native CLI build/trit (gcc -O2)
 
@@ -46,7 +49,9 @@ test-asan: build/asan/trit test-c             ## C tests + CLI conformance with 
 test-py: build/trit                           ## conformance vs llama.cpp fixtures + Python tool tests
 	$(PY) -m pytest -q tests tools
 
-test: test-c test-py                          ## every test suite (the README's test command)
+include $(sort $(wildcard mk/*.mk))
+
+test: $(TESTS)                                ## every test suite (the README's test command)
 
 fuzz: | build                                 ## libFuzzer on GGUF parser, loader, tokenizer, decode (FUZZ_SECONDS=60; needs clang)
 	clang $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o build/fuzz_gguf $(CORE_SRC) tests/fuzz_gguf.c -lm
@@ -58,5 +63,6 @@ demo: build/trit                              ## run the CLI on a model (the cha
 	@echo "note: no embedded model is shipped yet; this runs the CLI on the oracle's random test model"
 	build/trit generate -m $(ORACLE)/models/llama-tiny-spm.tq2_0.gguf -p "Once upon a time" -n 24
 
-clean:                                        ## remove build outputs
-	rm -rf build .pytest_cache tests/__pycache__ tools/__pycache__
+clean:                                        ## remove build outputs (keeps build/train: training checkpoints)
+	find build -mindepth 1 -maxdepth 1 ! -name train -exec rm -rf {} + 2>/dev/null || true
+	rm -rf .pytest_cache tests/__pycache__ tools/__pycache__
