@@ -9,7 +9,7 @@ CFLAGS_COMMON := -std=c11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Isrc
 CFLAGS ?= -O2 -g
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-CORE_SRC := src/gguf.c src/quant.c src/model.c src/forward.c src/sampler.c src/api.c src/error.c \
+CORE_SRC := src/gguf.c src/quant.c src/model.c src/forward.c src/pool.c src/sampler.c src/api.c src/error.c \
             src/vocab.c src/unicode.c
 CORE_HDR := $(wildcard src/*.h)
 

@@ -33,6 +33,7 @@ function usage() {
         '         --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n' +
         '         --ids (generate: print token ids instead of text)  --special (parse special tokens)\n' +
         '         --tokens "ID ID ..." (logits/generate: the prompt as token ids)  -b N (batch size)\n' +
+        '         -t N (threads, default 1)\n' +
         'environment: TRIT_WASM=simd|scalar (wasm build)  TRIT_FORCE_REF=1 (reference kernels)\n');
 }
 
@@ -55,7 +56,7 @@ const strtoull = v => {
 
 function parseArgs(argv) {
     const a = { cmd: null, model: null, prompt: null, out: null, file: null, tokens: null, n_predict: 32, ctx: 0,
-        top_k: 0, ids: 0, kv_f32: 0, batch: 0, parse_special: 0, temp: 0, top_p: 1, min_p: 0,
+        top_k: 0, ids: 0, kv_f32: 0, batch: 0, parse_special: 0, threads: 0, temp: 0, top_p: 1, min_p: 0,
         repeat_penalty: 1, seed: 0n };
     if (argv.length < 1) return null;
     a.cmd = argv[0];
@@ -74,6 +75,7 @@ function parseArgs(argv) {
         case '-n': case '--n-predict': ok = set('n_predict', atoi); break;
         case '-c': case '--ctx-size': ok = set('ctx', atoi); break;
         case '-b': case '--batch-size': ok = set('batch', atoi); break;
+        case '-t': case '--threads': ok = set('threads', atoi); break;
         case '--temp': ok = set('temp', strtof); break;
         case '--top-k': ok = set('top_k', atoi); break;
         case '--top-p': ok = set('top_p', strtof); break;
@@ -118,13 +120,22 @@ function fmtFixed(x, d) {   // printf %.{d}f for finite doubles
 export async function main(argv) {
     const a = parseArgs(argv);
     if (!a) { usage(); return 2; }
+    if (a.threads < 0 || a.threads > 256) { err(`error: context: n_threads ${a.threads} is out of range (0..256)\n`); return 1; }
     let T;
     try {
-        T = await loadTrit();
+        T = await loadTrit({ threads: a.threads });
     } catch (e) {
         err(`error: cannot load the wasm build: ${e.message}\n`);
         return 1;
     }
+    try {
+        return await run(T, a);
+    } finally {
+        T.close();
+    }
+}
+
+async function run(T, a) {
     if (process.env.TRIT_FORCE_REF && process.env.TRIT_FORCE_REF !== '0') T.exports.trit_wasm_set_force_ref(1);
     const X = T.exports;
     let file;
@@ -203,6 +214,7 @@ function promptTokens(T, m, a) {
 function makeCtx(T, m, a, nCtx, nBatch) {
     const c = T.exports.trit_wasm_ctx_init(m, nCtx, nBatch, a.kv_f32 ? 1 : 0) >>> 0;
     if (!c) { fail(T, 'context'); return 0; }
+    T.attachPool(c);
     return c;
 }
 

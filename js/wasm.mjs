@@ -1,40 +1,83 @@
-// wasm.mjs: the small own loader of trit's standalone WebAssembly build (build/wasm/trit-*.wasm).
+// wasm.mjs: the small own loader of trit's standalone WebAssembly builds (build/wasm/trit-*.wasm).
 // No emscripten JS glue: it instantiates the module, supplies the few imports (a memory-growth
 // notification and a minimal WASI for test programs), keeps typed-array views fresh as memory grows,
 // and puts model files straight into wasm memory (Node: read in chunks into the heap; browser:
 // streamed from fetch into the heap), so no second full copy of the weights exists in JS.
 //
 //   import { loadTrit } from './wasm.mjs';
-//   const T = await loadTrit();                       // 'simd' where supported, else 'scalar'
+//   const T = await loadTrit({ threads: 2 });         // best build the engine runs (see pickBuild)
 //   const file = await T.readModelFile('model.gguf'); // Node; browser: await T.fetchModel(url)
-//   const m = T.exports.trit_wasm_model_load(file.ptr, file.size) >>> 0;
+//   const m = T.exports.trit_wasm_model_load(file.ptr, file.size) >>> 0;   // SIMD builds repack in place
 //   if (!m) throw new Error(T.lastError());
+//   const c = T.exports.trit_wasm_ctx_init(m, 0, 0, 0) >>> 0;
+//   T.attachPool(c);                                  // matmuls on T.threads threads (no-op with 1)
+//   ...; T.close();                                   // stops the worker threads
+//
+// Builds: 'relaxed' (relaxed SIMD, clang-19), 'simd' (SIMD128), 'scalar', and the threads twins
+// 'relaxed-mt' / 'simd-mt' (atomics, a shared imported memory). Threads need SharedArrayBuffer: in a
+// browser, a cross-origin-isolated page (COOP/COEP headers); in Node, always. The -mt module is
+// instantiated again in every worker (js/wasm-worker.mjs) on the same memory, each with its own
+// stack, and the workers run the C pool's loop (trit_pool_work), sleeping in memory.atomic.wait32.
 //
 // Pointers are unsigned: always read them as `x >>> 0` (addresses above 2 GB come back negative).
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
-// A tiny module whose one function returns a v128.const: validates only where SIMD128 is supported.
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1,
-  20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
+// Tiny modules whose one function returns a v128: they validate only where the engine has SIMD128
+// (v128.const) or relaxed SIMD (i8x16.relaxed_swizzle of two v128.const).
+function probe(body) {   // a module with one function () -> v128 whose code is `body`
+    const code = [0, ...body, 11];
+    return new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+        10, code.length + 2, 1, code.length, ...code]);
+}
+const V128_CONST = [253, 12, ...new Array(16).fill(0)];
+const SIMD_PROBE = probe(V128_CONST);
+const RELAXED_PROBE = probe([...V128_CONST, ...V128_CONST, 253, 128, 2]);   // i8x16.relaxed_swizzle
 
 export function simdSupported() {
     try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
+
+export function relaxedSimdSupported() {
+    try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
+}
+
+/** Shared wasm memory is available: Node, or a cross-origin-isolated page. */
+export function threadsSupported() {
+    if (typeof SharedArrayBuffer === 'undefined') return false;
+    if (!isNode && !globalThis.crossOriginIsolated) return false;
+    try { return new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer; } catch { return false; }
+}
+
+// The shared memory of the -mt builds: as the module declares it (mk/wasm.mk: 16 MB initial, 4 GB max).
+const MT_INITIAL_PAGES = 256, MT_MAX_PAGES = 65536;
+const WORKER_STACK = 1 << 20;
 
 /** Thrown by the WASI proc_exit of test programs. */
 export class WasiExit extends Error {
     constructor(code) { super(`exit ${code}`); this.code = code; }
 }
 
-function pickBuild(build) {
+/** Builds to try, best first: an explicit name or path, else by engine features (and $TRIT_WASM). */
+export function pickBuilds(build, threads = 1) {
     if (!build && isNode) build = process.env.TRIT_WASM;
-    if (!build) build = simdSupported() ? 'simd' : 'scalar';
-    return build;
+    if (build) return [build];
+    const mt = threads > 1 && threadsSupported();
+    const names = [];
+    if (relaxedSimdSupported()) names.push('relaxed');
+    if (simdSupported()) names.push('simd');
+    const out = [];
+    for (const n of names) { if (mt) out.push(`${n}-mt`); out.push(n); }
+    out.push('scalar');
+    return out;
+}
+
+function buildUrl(build) {
+    return /\.wasm$/.test(build) ? build : new URL(`../build/wasm/trit-${build}.wasm`, import.meta.url);
 }
 
 async function wasmBytesOrResponse(build, url) {
-    if (!url) url = /\.wasm$/.test(build) ? build : new URL(`../build/wasm/trit-${build}.wasm`, import.meta.url);
+    if (!url) url = buildUrl(build);
     if (isNode) {
         const fs = await import('node:fs');
         const { fileURLToPath } = await import('node:url');
@@ -42,6 +85,16 @@ async function wasmBytesOrResponse(build, url) {
         return fs.readFileSync(path);
     }
     return fetch(url);
+}
+
+async function compileBuild(build, url) {
+    const src = await wasmBytesOrResponse(build, url);
+    if (typeof Response !== 'undefined' && src instanceof Response) {
+        if (!src.ok) throw new Error(`fetch ${src.url}: HTTP ${src.status}`);
+        if (WebAssembly.compileStreaming) return WebAssembly.compileStreaming(src);
+        return WebAssembly.compile(await src.arrayBuffer());
+    }
+    return WebAssembly.compile(src);
 }
 
 /** Minimal WASI preview1 for standalone test programs: stdout/stderr, args, clock, exit. */
@@ -94,35 +147,43 @@ function consoleWrite(fd, bytes) {
     (fd === 2 ? console.error : console.log)(new TextDecoder().decode(bytes));
 }
 
+/** The import object of trit's modules (main instance and thread workers alike). */
+export function makeImports(getMemory, { args, write, memory } = {}) {
+    const env = { emscripten_notify_memory_growth() { /* views are re-created lazily (see _views()) */ } };
+    if (memory) env.memory = memory;
+    return { env, wasi_snapshot_preview1: makeWasi(getMemory, args || ['trit'], write || consoleWrite) };
+}
+
 /**
  * Instantiates trit's wasm build.
- * opts.build: 'simd' | 'scalar' | a path/URL of a .wasm (default: $TRIT_WASM in Node, else 'simd'
- *   where SIMD128 validates, else 'scalar'); opts.url: where to fetch it from (browser);
+ * opts.build: 'relaxed' | 'simd' | 'scalar' | 'relaxed-mt' | 'simd-mt' | a path/URL of a .wasm (default:
+ *   $TRIT_WASM in Node, else the best the engine runs, see pickBuilds); opts.url: where to fetch it from
+ *   (browser); opts.threads: threads for the matmuls (default 1; > 1 picks an -mt build and starts
+ *   threads - 1 workers when shared memory is available, else runs single-threaded: see T.threads);
  * opts.args: argv for WASI test programs; opts.write(fd, bytes): their stdout/stderr.
  */
 export async function loadTrit(opts = {}) {
-    const build = pickBuild(opts.build);
+    const threads = Math.max(1, opts.threads | 0 || 1);
     let memory = null;
     const getMemory = () => memory;
     let nodeFs = null;
     if (isNode) nodeFs = await import('node:fs');
     const write = opts.write || (isNode ? (fd, b) => writeAllSync(nodeFs, fd, b) : consoleWrite);
-    const imports = {
-        env: { emscripten_notify_memory_growth() { /* views are re-created lazily (see view()) */ } },
-        wasi_snapshot_preview1: makeWasi(getMemory, opts.args || ['trit'], write),
-    };
-    const src = await wasmBytesOrResponse(build, opts.url);
-    let instance;
-    if (typeof Response !== 'undefined' && src instanceof Response) {
-        if (WebAssembly.instantiateStreaming) ({ instance } = await WebAssembly.instantiateStreaming(src, imports));
-        else ({ instance } = await WebAssembly.instantiate(await src.arrayBuffer(), imports));
-    } else {
-        ({ instance } = await WebAssembly.instantiate(src, imports));
+    let module = null, build = null, lastErr = null;
+    for (const b of pickBuilds(opts.build, threads)) {
+        try { module = await compileBuild(b, opts.url); build = b; break; } catch (e) { lastErr = e; if (opts.build || opts.url) break; }
     }
+    if (!module) throw lastErr;
+    // -mt builds import their (shared) memory
+    const shared = WebAssembly.Module.imports(module).some(i => i.module === 'env' && i.name === 'memory' && i.kind === 'memory');
+    const imported = shared ? new WebAssembly.Memory({ initial: MT_INITIAL_PAGES, maximum: MT_MAX_PAGES, shared: true }) : null;
+    const instance = await WebAssembly.instantiate(module, makeImports(getMemory, { args: opts.args, write, memory: imported }));
     const ex = instance.exports;
-    memory = ex.memory;
+    memory = imported || ex.memory;
     if (ex._initialize) ex._initialize();
-    return new Trit(ex, memory, build, nodeFs);
+    const T = new Trit(ex, memory, build, nodeFs, module);
+    if (shared && threads > 1) await T._startWorkers(threads);
+    return T;
 }
 
 /** Node: synchronous write of all bytes (in order with other writes; retries a full non-blocking pipe). */
@@ -138,12 +199,66 @@ const utf8 = new TextEncoder();
 const utf8d = new TextDecoder();
 
 class Trit {
-    constructor(exports, memory, build, nodeFs) {
+    constructor(exports, memory, build, nodeFs, module) {
         this.exports = exports;
         this.memory = memory;
         this.build = build;
         this._fs = nodeFs;
         this._buf = null;
+        this._module = module;
+        this.threads = 1;     // threads the matmuls of attached contexts run on
+        this.pool = 0;        // the C trit_pool (0: none)
+        this._workers = [];
+    }
+
+    // Starts n - 1 workers on this module and memory, each running the C pool's worker loop.
+    async _startWorkers(n) {
+        const X = this.exports;
+        const pool = X.trit_wasm_pool_init(n) >>> 0;
+        if (!pool) throw new Error(`trit_pool_init: ${this.lastError()}`);
+        this.pool = pool;
+        const url = new URL('./wasm-worker.mjs', import.meta.url);
+        const started = [];
+        for (let i = 1; i < n; i++) {
+            const stack = this.malloc(WORKER_STACK);
+            const msg = { module: this._module, memory: this.memory, pool, stackTop: (stack + WORKER_STACK) & ~15 };
+            let w;
+            if (isNode) {
+                const { Worker } = await import('node:worker_threads');
+                w = new Worker(url, { workerData: msg });
+                w.unref();   // a worker asleep in the pool never keeps Node alive
+            } else {
+                w = new Worker(url, { type: 'module' });
+                w.postMessage(msg);
+            }
+            this._workers.push({ w, stack });
+            started.push(new Promise((resolve, reject) => {
+                const onMsg = m => {
+                    const d = isNode ? m : m.data;
+                    if (d && d.kind === 'ready') resolve();
+                    else if (d && d.kind === 'error') reject(new Error(`trit worker: ${d.message}`));
+                };
+                if (isNode) { w.on('message', onMsg); w.on('error', reject); }
+                else { w.addEventListener('message', onMsg); w.addEventListener('error', e => reject(new Error(`trit worker: ${e.message}`))); }
+            }));
+        }
+        await Promise.all(started);
+        this.threads = n;
+    }
+
+    /** Runs the context's matmuls on this instance's threads (no-op without workers). */
+    attachPool(ctx) {
+        if (this.pool && ctx) this.exports.trit_ctx_set_pool(ctx, this.pool);
+    }
+
+    /** Stops the worker threads (detach or free the contexts first). */
+    close() {
+        if (!this.pool) return;
+        this.exports.trit_pool_free(this.pool);   // workers leave trit_pool_work before this returns
+        this.pool = 0;
+        for (const { w, stack } of this._workers) { w.terminate(); this.free(stack); }
+        this._workers = [];
+        this.threads = 1;
     }
     _views() {
         if (this._buf !== this.memory.buffer) {   // memory grew: the old ArrayBuffer is detached

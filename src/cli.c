@@ -24,7 +24,7 @@
 
 typedef struct {
     const char *cmd, *model, *prompt, *out, *file, *tokens;
-    int n_predict, ctx, top_k, ids, kv_f32, batch, parse_special;
+    int n_predict, ctx, top_k, ids, kv_f32, batch, parse_special, threads;
     float temp, top_p, min_p, repeat_penalty;
     unsigned long long seed;
 } args_t;
@@ -41,7 +41,8 @@ static void usage(void) {
             "options: --kv f16|f32 (KV cache type, default f16)  --temp T (0 = greedy, default)\n"
             "         --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n"
             "         --ids (generate: print token ids instead of text)  --special (parse special tokens)\n"
-            "         --tokens \"ID ID ...\" (logits/generate: the prompt as token ids)  -b N (batch size)\n");
+            "         --tokens \"ID ID ...\" (logits/generate: the prompt as token ids)  -b N (batch size)\n"
+            "         -t N (threads, default 1)\n");
 }
 
 static int parse_args(int argc, char **argv, args_t *a) {
@@ -61,6 +62,7 @@ static int parse_args(int argc, char **argv, args_t *a) {
         else if (!strcmp(k, "-n") || !strcmp(k, "--n-predict")) { NEEDV(); a->n_predict = atoi(v); }
         else if (!strcmp(k, "-c") || !strcmp(k, "--ctx-size")) { NEEDV(); a->ctx = atoi(v); }
         else if (!strcmp(k, "-b") || !strcmp(k, "--batch-size")) { NEEDV(); a->batch = atoi(v); }
+        else if (!strcmp(k, "-t") || !strcmp(k, "--threads")) { NEEDV(); a->threads = atoi(v); }
         else if (!strcmp(k, "--temp")) { NEEDV(); a->temp = strtof(v, NULL); }
         else if (!strcmp(k, "--top-k")) { NEEDV(); a->top_k = atoi(v); }
         else if (!strcmp(k, "--top-p")) { NEEDV(); a->top_p = strtof(v, NULL); }
@@ -168,6 +170,7 @@ static trit_ctx *make_ctx(const trit_model *m, const args_t *a, int32_t n_ctx, i
     cp.n_ctx = n_ctx;
     cp.n_batch = n_batch;
     cp.kv_type = a->kv_f32 ? TRIT_KV_F32 : TRIT_KV_F16;
+    cp.n_threads = a->threads;
     trit_ctx *c = NULL;
     if (trit_ctx_init(m, &cp, &c)) { fail("context"); return NULL; }
     return c;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include "internal.h"
 
-static _Thread_local char g_err[512];
+static TRIT_THREAD_LOCAL char g_err[512];
 
 int trit_err(int code, const char *fmt, ...) {
     va_list ap;

@@ -4,12 +4,16 @@
  * rms_norm sums squares in double and scales in float; RoPE angles come from theta *= base^(-2/n_rot)
  * repeated in float; with an F16 KV cache, K and V are stored as f16 and Q and the softmax
  * probabilities are rounded to f16 for the two attention products (accumulation in f32/f64). */
+#if defined(TRIT_PROFILE) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "model.h"
+#include "pool.h"
 
 struct trit_ctx {
     const trit_model *m;
@@ -29,6 +33,8 @@ struct trit_ctx {
     float *rope_cs;                 /* [n_ctx? no: B][n_rot] cos/sin pairs per token */
     uint16_t *q16;                  /* [head_dim] q rounded to f16 */
     void *act;                      /* activation quantization scratch */
+    trit_pool *pool;                /* matmul threads (NULL: the caller only) */
+    trit_pool *own_pool;            /* made by trit_ctx_init for n_threads > 1 */
 };
 
 trit_ctx_params trit_ctx_default_params(void) {
@@ -54,8 +60,11 @@ void trit_ctx_free(trit_ctx *c) {
     free(c->k_cache); free(c->v_cache);
     free(c->x); free(c->h); free(c->q); free(c->k); free(c->v); free(c->att); free(c->o);
     free(c->g); free(c->u); free(c->scores); free(c->rope_cs); free(c->q16); free(c->act);
+    trit_pool_free(c->own_pool);
     free(c);
 }
+
+void trit_ctx_set_pool(trit_ctx *c, trit_pool *p) { if (c) c->pool = p; }
 
 trit_status trit_ctx_init(const trit_model *m, const trit_ctx_params *p, trit_ctx **out) {
     if (!out) return trit_err(TRIT_ERR_ARG, "trit_ctx_init: out is NULL");
@@ -70,6 +79,7 @@ trit_status trit_ctx_init(const trit_model *m, const trit_ctx_params *p, trit_ct
     if (B > 4096) return trit_err(TRIT_ERR_ARG, "n_batch %d is out of range (1..4096)", B);
     if (B > n_ctx) B = n_ctx;
     if (p->kv_type != TRIT_KV_F16 && p->kv_type != TRIT_KV_F32) return trit_err(TRIT_ERR_ARG, "unknown kv_type %d", p->kv_type);
+    if (p->n_threads < 0 || p->n_threads > 256) return trit_err(TRIT_ERR_ARG, "n_threads %d is out of range (0..256)", p->n_threads);
     trit_ctx *c = calloc(1, sizeof *c);
     if (!c) return trit_err(TRIT_ERR_NOMEM, "out of memory");
     c->m = m;
@@ -101,6 +111,11 @@ trit_status trit_ctx_init(const trit_model *m, const trit_ctx_params *p, trit_ct
         return trit_err(TRIT_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %zu MB)", n_ctx,
                         2 * kv_bytes >> 20);
     }
+    if (p->n_threads > 1) {
+        trit_status rc = trit_pool_init(p->n_threads, &c->own_pool);
+        if (rc) { trit_ctx_free(c); return rc; }
+        c->pool = c->own_pool;
+    }
     *out = c;
     return TRIT_OK;
 }
@@ -113,6 +128,78 @@ trit_status trit_ctx_truncate(trit_ctx *c, int32_t pos) {
         return trit_err(TRIT_ERR_ARG, "truncate(%d): position must be in 0..%d", pos, c ? c->pos : 0);
     c->pos = pos;
     return TRIT_OK;
+}
+
+/* ---- matmuls, rows split across the context's pool ---- */
+
+typedef struct {
+    const trit_mat *w[3];
+    float *y[3];
+    int32_t first[4];               /* chunk index where matrix k starts; first[n] = all chunks */
+    int32_t rows;                   /* rows per chunk (a multiple of 16: the TL kernels' tiles) */
+    const void *act;
+    const float *x;
+    int32_t n_tok;
+} mm_job;
+
+static void mm_chunk(void *arg, int32_t ci) {
+    const mm_job *j = arg;
+    int k = 0;
+    while (ci >= j->first[k + 1]) k++;
+    const int32_t r0 = (ci - j->first[k]) * j->rows, n_out = j->w[k]->n_out;
+    mat_mul_rows(j->w[k], j->act, j->x, j->n_tok, j->y[k], r0, r0 + j->rows < n_out ? r0 + j->rows : n_out);
+}
+
+/* -DTRIT_PROFILE: seconds spent per part of the forward pass, for profiling builds (docs/wasm.md):
+ * [0] activation quantization + tables, [1] matmul rows (not F16), [2] attention, [4] F16 matmuls */
+#ifdef TRIT_PROFILE
+#include <time.h>
+double trit_prof[8];
+static double prof_now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }
+double *trit_prof_get(void) { return trit_prof; }
+#define PROF_START double prof_t0 = prof_now()
+#define PROF_END(i) trit_prof[i] += prof_now() - prof_t0
+#else
+#define PROF_START
+#define PROF_END(i)
+#endif
+
+/* matrices that read the same quantized activations */
+static int same_act(const trit_mat *a, const trit_mat *b) {
+    return a->type == b->type && a->n_in == b->n_in && a->layout == b->layout;
+}
+
+/* y_k = W_k x for k < n (n <= 3; x is [B][n_in] for all): one activation quantization for each run of
+ * matrices that agree, then one pool job over all their rows. */
+static void matmul(trit_ctx *c, int n, const trit_mat *const *ws, float *const *ys, const float *x, int32_t B) {
+    const int32_t threads = pool_threads(c->pool);
+    for (int k0 = 0, k1; k0 < n; k0 = k1) {
+        int32_t total = ws[k0]->n_out, widest = ws[k0]->n_out;
+        for (k1 = k0 + 1; k1 < n && same_act(ws[k0], ws[k1]); k1++) {
+            total += ws[k1]->n_out;
+            if (ws[k1]->n_out > widest) widest = ws[k1]->n_out;
+        }
+        PROF_START;
+        mat_quantize_act(ws[k0], x, B, c->act);
+        PROF_END(0);
+        mm_job j;
+        j.act = c->act;
+        j.x = x;
+        j.n_tok = B;
+        /* one chunk per matrix on one thread; else ~8 per thread for dynamic balance */
+        j.rows = threads == 1 ? widest : ((total + 8 * threads - 1) / (8 * threads) + 15) / 16 * 16;
+        j.first[0] = 0;
+        for (int k = k0; k < k1; k++) {
+            j.w[k - k0] = ws[k];
+            j.y[k - k0] = ys[k];
+            j.first[k - k0 + 1] = j.first[k - k0] + (ws[k]->n_out + j.rows - 1) / j.rows;
+        }
+        {
+            PROF_START;
+            pool_run(c->pool, mm_chunk, &j, j.first[k1 - k0]);
+            PROF_END(ws[k0]->type == TT_F16 ? 4 : 1);
+        }
+    }
 }
 
 /* y = x / sqrt(mean(x^2) + eps) * w  (ggml: sum in double, scale in float, then a separate multiply) */
@@ -243,9 +330,11 @@ static void forward_chunk(trit_ctx *c, const int32_t *tokens, int32_t B, float *
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const trit_layer *L = &m->layers[l];
         for (int32_t t = 0; t < B; t++) rms_norm(c->h + (size_t)t * E, c->x + (size_t)t * E, L->attn_norm, E, hp->rms_eps);
-        mat_mul(&L->wq, c->h, B, c->q, c->act);
-        mat_mul(&L->wk, c->h, B, c->k, c->act);
-        mat_mul(&L->wv, c->h, B, c->v, c->act);
+        {
+            const trit_mat *ws[3] = {&L->wq, &L->wk, &L->wv};
+            float *ys[3] = {c->q, c->k, c->v};
+            matmul(c, 3, ws, ys, c->h, B);
+        }
         scale_vec(c->q, (size_t)B * nq, L->sq);
         scale_vec(c->k, (size_t)B * nkv, L->sk);
         scale_vec(c->v, (size_t)B * nkv, L->sv);
@@ -258,21 +347,32 @@ static void forward_chunk(trit_ctx *c, const int32_t *tokens, int32_t B, float *
             rope_apply(m, c->k + (size_t)t * nkv, hp->n_head_kv, cs);
         }
         store_kv(c, l, B, pos0);
-        attention(c, l, B, pos0);
+        {
+            PROF_START;
+            attention(c, l, B, pos0);
+            PROF_END(2);
+        }
         const float *a = c->att;
         if (L->attn_sub_norm) {
             for (int32_t t = 0; t < B; t++)
                 rms_norm(c->h + (size_t)t * nq, c->att + (size_t)t * nq, L->attn_sub_norm, nq, hp->rms_eps);
             a = c->h;
         }
-        mat_mul(&L->wo, a, B, c->o, c->act);
+        {
+            const trit_mat *ws[1] = {&L->wo};
+            float *ys[1] = {c->o};
+            matmul(c, 1, ws, ys, a, B);
+        }
         scale_vec(c->o, (size_t)B * E, L->so);
         add_bias(c->o, L->bo, B, E);
         for (size_t i = 0; i < (size_t)B * E; i++) c->x[i] += c->o[i];
 
         for (int32_t t = 0; t < B; t++) rms_norm(c->h + (size_t)t * E, c->x + (size_t)t * E, L->ffn_norm, E, hp->rms_eps);
-        mat_mul(&L->wgate, c->h, B, c->g, c->act);
-        mat_mul(&L->wup, c->h, B, c->u, c->act);
+        {
+            const trit_mat *ws[2] = {&L->wgate, &L->wup};
+            float *ys[2] = {c->g, c->u};
+            matmul(c, 2, ws, ys, c->h, B);
+        }
         scale_vec(c->g, (size_t)B * F, L->sgate);
         scale_vec(c->u, (size_t)B * F, L->sup);
         for (size_t i = 0; i < (size_t)B * F; i++) {
@@ -287,7 +387,11 @@ static void forward_chunk(trit_ctx *c, const int32_t *tokens, int32_t B, float *
                 rms_norm(c->h + (size_t)t * F, c->g + (size_t)t * F, L->ffn_sub_norm, F, hp->rms_eps);
             f = c->h;
         }
-        mat_mul(&L->wdown, f, B, c->o, c->act);
+        {
+            const trit_mat *ws[1] = {&L->wdown};
+            float *ys[1] = {c->o};
+            matmul(c, 1, ws, ys, f, B);
+        }
         scale_vec(c->o, (size_t)B * E, L->sdown);
         for (size_t i = 0; i < (size_t)B * E; i++) c->x[i] += c->o[i];
     }
@@ -296,7 +400,9 @@ static void forward_chunk(trit_ctx *c, const int32_t *tokens, int32_t B, float *
     const int32_t first = all ? 0 : B - 1, n_out = all ? B : 1;
     for (int32_t t = first; t < B; t++)
         rms_norm(c->h + (size_t)(t - first) * E, c->x + (size_t)t * E, m->output_norm, E, hp->rms_eps);
-    mat_mul(&m->output, c->h, n_out, logits, c->act);
+    const trit_mat *ws[1] = {&m->output};
+    float *ys[1] = {logits};
+    matmul(c, 1, ws, ys, c->h, n_out);
 }
 
 trit_status trit_ctx_decode(trit_ctx *c, const int32_t *tokens, int32_t n, float *logits, trit_logits_mode mode) {

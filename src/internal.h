@@ -7,6 +7,14 @@
 #include <string.h>
 #include "trit.h"
 
+/* Thread-local storage (the last error). In WebAssembly, API calls come from one thread (the workers of
+ * a threads build only run kernels) and real TLS would need per-instance setup: plain globals there. */
+#if defined(__wasm__)
+#define TRIT_THREAD_LOCAL
+#else
+#define TRIT_THREAD_LOCAL _Thread_local
+#endif
+
 /* Records the message for trit_last_error() (thread-local) and returns code, so that error paths read
  * `return trit_err(TRIT_ERR_FORMAT, "tensor '%s': ...", name);`. */
 int trit_err(int code, const char *fmt, ...)

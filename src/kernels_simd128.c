@@ -1,20 +1,27 @@
-/* kernels_simd128.c: WebAssembly SIMD128 twins of the ternary matmul kernels of quant.c (TQ2_0, TQ1_0,
- * I2_S), behind the mat_mul_rows_opt() hook of quant.h. Compiled with -msimd128 -DTRIT_OPT_KERNELS
- * into build/wasm/trit-simd.wasm; without SIMD128 the hook declines every call (returns -1).
+/* kernels_simd128.c: WebAssembly SIMD128 kernels behind kernels.h (dispatch in kernels.c):
+ *   - TL layout TQ2_0 / I2_S (the repacked ternary matrices): 16-row table lookups, see kernels.h;
+ *   - GGUF layout TQ2_0 / TQ1_0 / I2_S (matrices that were not repacked, and TQ1_0 always);
+ *   - F16 and F32 (LM heads, float models).
+ * Compiled with -msimd128 -DTRIT_OPT_KERNELS into build/wasm/trit-simd*.wasm; with -mrelaxed-simd
+ * (clang-19: trit-relaxed.wasm) the table lookups use i8x16.relaxed_swizzle, which is exact for our
+ * indices (all < 16), so every build computes the same bits. Without SIMD128 every entry declines.
  *
- * Exactness: the results equal the scalar _ref kernels bit for bit. The integer part of every dot
- * product is exact in any order; the float part is evaluated with the same operations in the same
+ * Exactness: the ternary results equal the scalar _ref kernels bit for bit. The integer part of every
+ * dot product is exact in any order; the float part is evaluated with the same operations in the same
  * order as the reference: per (row, token) sumf += (float)sumi_block * (y.d * fp16(x.d)) block after
  * block (TQ*), or ((float)dot - (float)sum) / scale * w_scale once per row (I2_S). Vector lanes hold
  * different rows or tokens, never parts of one sum, so every lane computes the reference's sequence.
+ * F16/F32 accumulate in f32 lanes (the reference sums in double): not bit-equal to the reference, but
+ * each (row, token) is computed by the same operation sequence whatever the batch size and row range,
+ * so decoding N tokens at once gives the same bits as N single-token steps.
  *
- * Method: SIMD128 has no u8 x i8 multiply-add (x86 pmaddubsw). Weights are unpacked to i16 lanes
- * (ternary value t - 1 in {-1, 0, 1} for TQ*, code 0..2 for I2_S) with 16-bit shifts and masks, the
- * int8 activations are sign-extended on load (v128.load8x8_s), and i32x4.dot_i16x8_s multiplies and
- * adds pairs (x86: pmovsxbw + pmaddwd + paddd per 8 weights). Decode (n_tok = 1) works on tiles of
- * 4 rows whose block sums are reduced together and accumulated as f32x4 (lane = row); batches
+ * GGUF layout method: weights are unpacked to i16 lanes (ternary value t - 1 in {-1, 0, 1} for TQ*,
+ * code 0..2 for I2_S) with 16-bit shifts and masks, the int8 activations are sign-extended on load
+ * (v128.load8x8_s), and i32x4.dot_i16x8_s multiplies and adds pairs. Decode (n_tok = 1) works on tiles
+ * of 4 rows whose block sums are reduced together and accumulated as f32x4 (lane = row); batches
  * (n_tok >= 2) unpack each weight block once and reuse it for all tokens (lanes = 4 tokens). */
 #include "internal.h"
+#include "kernels.h"
 #include "quant.h"
 
 #if defined(__wasm_simd128__)
@@ -229,23 +236,343 @@ static void mm_i2_s(const trit_mat *w, const void *act, int32_t n_tok, float *y,
     }
 }
 
-int mat_mul_rows_opt(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
+/* ---- TL layout (kernels.h): 16 rows per v128 of pair codes, table lookups ---- */
+
+#ifdef __wasm_relaxed_simd__
+#define SWZ wasm_i8x16_relaxed_swizzle   /* indices are < 16: the same result as i8x16.swizzle */
+#else
+#define SWZ wasm_i8x16_swizzle
+#endif
+
+/* bytes (lo[i], hi[i]) -> int16 lanes: rows 0..7 and rows 8..15 */
+#define ILO(l, h) wasm_i8x16_shuffle(l, h, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define IHI(l, h) wasm_i8x16_shuffle(l, h, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+
+/* Sums over 32 index vectors (64 pairs) of one 16-row group, for T tokens: si[t][k] += rows 4k..4k+3.
+ * Each int16 lane adds 64 entries of |v| <= 508: no overflow. */
+INLINE void tl_chunk(const uint8_t *idx, const uint8_t *const *tab, int T, v128_t si[][4]) {
+    const v128_t m4 = wasm_i8x16_splat(15);
+    v128_t lo[4], hi[4];
+    for (int t = 0; t < T; t++) lo[t] = hi[t] = wasm_i16x8_splat(0);
+    for (int q = 0; q < 32; q++) {
+        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
+        const v128_t i0 = wasm_v128_and(x, m4), i1 = wasm_v128_and(wasm_u16x8_shr(x, 4), m4);
+        for (int t = 0; t < T; t++) {
+            const uint8_t *tb = tab[t] + q * 64;
+            const v128_t l0 = SWZ(wasm_v128_load(tb), i0), h0 = SWZ(wasm_v128_load(tb + 16), i0);
+            const v128_t l1 = SWZ(wasm_v128_load(tb + 32), i1), h1 = SWZ(wasm_v128_load(tb + 48), i1);
+            lo[t] = wasm_i16x8_add(lo[t], wasm_i16x8_add(ILO(l0, h0), ILO(l1, h1)));
+            hi[t] = wasm_i16x8_add(hi[t], wasm_i16x8_add(IHI(l0, h0), IHI(l1, h1)));
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        si[t][0] = wasm_i32x4_add(si[t][0], wasm_i32x4_extend_low_i16x8(lo[t]));
+        si[t][1] = wasm_i32x4_add(si[t][1], wasm_i32x4_extend_high_i16x8(lo[t]));
+        si[t][2] = wasm_i32x4_add(si[t][2], wasm_i32x4_extend_low_i16x8(hi[t]));
+        si[t][3] = wasm_i32x4_add(si[t][3], wasm_i32x4_extend_high_i16x8(hi[t]));
+    }
+}
+
+/* One 16-row tile for T <= 4 tokens: out[t][16]. tab[t]: token t's tables; act: reference activations. */
+INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile, const uint8_t *const *tab0,
+                    const void *act, const int32_t *toks, int T, int32_t n_tok, float out[][TL_ROWS]) {
+    const int32_t n = w->n_in;
+    const uint8_t *tab[4];
+    if (type == TT_TQ2_0) {
+        const int32_t nb = n / QK_K;
+        v128_t sf[4][4];
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) sf[t][k] = wasm_f32x4_splat(0.0f);
+        for (int32_t b = 0; b < nb; b++) {
+            const uint8_t *g = tile + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
+            v128_t si[4][4];
+            for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[t][k] = wasm_i32x4_splat(0);
+            for (int h = 0; h < 2; h++) {
+                for (int t = 0; t < T; t++) tab[t] = tab0[t] + ((size_t)b * 128 + h * 64) * 32;
+                tl_chunk(g + h * 32 * TL_ROWS, tab, T, si);
+            }
+            const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
+            v128_t xd[4];
+            for (int k = 0; k < 4; k++)
+                xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
+                                        trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+            for (int t = 0; t < T; t++) {
+                const v128_t yd = wasm_f32x4_splat(((const block_q8_K *)act)[(size_t)toks[t] * nb + b].d);
+                for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                    sf[t][k] = wasm_f32x4_add(sf[t][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[t][k]), wasm_f32x4_mul(yd, xd[k])));
+            }
+        }
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) wasm_v128_store(out[t] + 4 * k, sf[t][k]);
+    } else {   /* I2_S: one integer dot per row; dot = sum(entries) + sum(a) */
+        const int32_t nb = n / QK_I2_S;
+        const float *scales = (const float *)((const int8_t *)act + (size_t)n * n_tok);
+        const int32_t *sums = (const int32_t *)(scales + n_tok);
+        v128_t si[4][4];
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[t][k] = wasm_i32x4_splat(0);
+        for (int32_t b = 0; b < nb; b++) {
+            for (int t = 0; t < T; t++) tab[t] = tab0[t] + (size_t)b * 64 * 32;
+            tl_chunk(tile + (size_t)b * 32 * TL_ROWS, tab, T, si);
+        }
+        for (int t = 0; t < T; t++) {
+            const v128_t sum = wasm_f32x4_splat((float)sums[toks[t]]), sc = wasm_f32x4_splat(scales[toks[t]]);
+            const v128_t ws = wasm_f32x4_splat(w->scale), isum = wasm_i32x4_splat(sums[toks[t]]);
+            for (int k = 0; k < 4; k++) {
+                const v128_t dot = wasm_f32x4_convert_i32x4(wasm_i32x4_add(si[t][k], isum));
+                wasm_v128_store(out[t] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+            }
+        }
+    }
+}
+
+#define TL_TOKENS 4   /* tokens per pass over a tile's pair codes (register budget: 2 accumulators each) */
+
+INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
+                  int32_t r1) {
+    const int32_t n = w->n_in, n_out = w->n_out;
+    const uint8_t *tabs = (const uint8_t *)act + tl_table_offset(type, n, n_tok);
+    const size_t tile_bytes = TL_ROWS * w->row_bytes;
+    for (int32_t t0 = 0; t0 < n_tok; t0 += TL_TOKENS) {
+        const int T = n_tok - t0 < TL_TOKENS ? (int)(n_tok - t0) : TL_TOKENS;
+        const uint8_t *tab[TL_TOKENS];
+        int32_t toks[TL_TOKENS];
+        for (int t = 0; t < T; t++) { toks[t] = t0 + t; tab[t] = tabs + (size_t)(t0 + t) * tl_table_bytes(n); }
+        for (int32_t rt = r0 - r0 % TL_ROWS; rt < r1; rt += TL_ROWS) {
+            float out[TL_TOKENS][TL_ROWS];
+            const uint8_t *tile = w->data + (size_t)(rt / TL_ROWS) * tile_bytes;
+            switch (T) {   /* constant T: the token loops unroll */
+            case 1: tl_tile(type, w, tile, tab, act, toks, 1, n_tok, out); break;
+            case 2: tl_tile(type, w, tile, tab, act, toks, 2, n_tok, out); break;
+            case 3: tl_tile(type, w, tile, tab, act, toks, 3, n_tok, out); break;
+            default: tl_tile(type, w, tile, tab, act, toks, 4, n_tok, out); break;
+            }
+            const int32_t a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
+            for (int t = 0; t < T; t++) memcpy(y + (size_t)(t0 + t) * n_out + a, &out[t][a - rt], sizeof(float) * (size_t)(e - a));
+        }
+    }
+}
+
+void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
+    if (w->type == TT_TQ2_0) mm_tl(TT_TQ2_0, w, act, n_tok, y, r0, r1);
+    else mm_tl(TT_I2_S, w, act, n_tok, y, r0, r1);
+}
+
+/* tables for pairs of q[n_in]: entry k = ((k>>2)-1)*q[2p] + ((k&3)-1)*q[2p+1] as lo/hi bytes */
+void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) {
+    const v128_t c0lo = wasm_i16x8_make(-1, -1, -1, -1, 0, 0, 0, 0), c0hi = wasm_i16x8_make(1, 1, 1, 1, 2, 2, 2, 2);
+    const v128_t c1 = wasm_i16x8_make(-1, 0, 1, 2, -1, 0, 1, 2);
+    for (int32_t p = 0; p < n_in / 2; p++, tab += 32) {
+        const v128_t a0 = wasm_i16x8_splat(q[2 * p]), a1 = wasm_i16x8_splat(q[2 * p + 1]);
+        const v128_t b1 = wasm_i16x8_mul(a1, c1);
+        const v128_t vlo = wasm_i16x8_add(wasm_i16x8_mul(a0, c0lo), b1), vhi = wasm_i16x8_add(wasm_i16x8_mul(a0, c0hi), b1);
+        wasm_v128_store(tab, wasm_i8x16_shuffle(vlo, vhi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+        wasm_v128_store(tab + 16, wasm_i8x16_shuffle(vlo, vhi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31));
+    }
+}
+
+/* ---- F16 and F32: f32 lanes, 2 accumulators per (row, token), summed as quant.c's sum8() ----
+ * F16 (kernels.h): the fast path turns a normal half h into the f32 w * 2^-112 with two integer ops,
+ * (h_signext << 13) & 0x8FFFE000, and multiplies it by x * 2^56 (prepared once per token): the
+ * product is exactly w * x * 2^-56, a normal float (zero halves give +-0, also exact). Chunks of 16
+ * with a subnormal, inf or NaN half (the aux bitmap; all of a GGUF-layout matrix) take the exact path: the true w times
+ * x * 2^-56, the same product without ever feeding a denormal to a multiply. Scaling by powers of two
+ * commutes with every rounding here (all partial sums are multiples of 2^-104 or zero), so the result,
+ * times 2^56, equals the reference's float sums bit for bit. */
+
+#define F16_XSCALE 0x1p56f
+
+void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out) {
+    for (int32_t i = 0; i < n; i++) out[i] = trit_fp16_to_fp32(a16[i]) * F16_XSCALE;
+}
+
+INLINE v128_t f16_fast4(v128_t s) {   /* s: sign-extended halves -> w * 2^-112 */
+    return wasm_v128_and(wasm_i32x4_shl(s, 13), wasm_i32x4_splat((int32_t)0x8FFFE000u));
+}
+
+INLINE v128_t f16_exact4(v128_t s) {   /* -> w */
+    const v128_t mag = wasm_i32x4_shl(wasm_v128_and(s, wasm_i32x4_splat(0x7fff)), 13);
+    const v128_t norm = wasm_i32x4_add(mag, wasm_i32x4_splat(112 << 23));
+    /* subnormal m * 2^-24 = f32(2^-14 + m * 2^-24) - 2^-14, exact; zero gives 0 */
+    const v128_t sub = wasm_f32x4_sub(wasm_i32x4_add(mag, wasm_i32x4_splat(113 << 23)), wasm_f32x4_splat(0x1p-14f));
+    v128_t v = wasm_v128_bitselect(norm, sub, wasm_i32x4_gt(mag, wasm_i32x4_splat(0x7fffff)));
+    /* inf / NaN: all exponent bits, the mantissa kept */
+    v = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), v, wasm_i32x4_gt(mag, wasm_i32x4_splat((0x7c00 << 13) - 1)));
+    return wasm_v128_or(v, wasm_v128_and(s, wasm_i32x4_splat((int32_t)0x80000000u)));
+}
+
+INLINE void f16_w8(const uint16_t *w, int exact, v128_t *lo, v128_t *hi) {
+    const v128_t v = wasm_v128_load(w);
+    const v128_t a = wasm_i32x4_extend_low_i16x8(v), b = wasm_i32x4_extend_high_i16x8(v);
+    if (exact) { *lo = f16_exact4(a); *hi = f16_exact4(b); }
+    else { *lo = f16_fast4(a); *hi = f16_fast4(b); }
+}
+
+INLINE float fsum(v128_t a, v128_t b) {   /* sum8(): ((a0+a4)+(a1+a5)) + ((a2+a6)+(a3+a7)) */
+    const v128_t v = wasm_f32x4_add(a, b);
+    return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+           (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+/* acc over columns [c0, c0 + len) for R rows x T tokens (R*T <= 4) */
+INLINE void float_cols(const int f16, const int exact, const trit_mat *w, const float *xs, int32_t n, int32_t r, int R,
+                       int32_t t0, int T, int32_t c0, int32_t len, v128_t acc[][2]) {
+    for (int32_t c = c0; c < c0 + len; c += 8) {
+        v128_t wl[4], wh[4];
+        for (int i = 0; i < R; i++) {
+            const uint8_t *wr = w->data + (size_t)(r + i) * w->row_bytes;
+            if (f16) f16_w8((const uint16_t *)wr + c, exact, &wl[i], &wh[i]);
+            else { wl[i] = wasm_v128_load((const float *)wr + c); wh[i] = wasm_v128_load((const float *)wr + c + 4); }
+        }
+        for (int t = 0; t < T; t++) {
+            const float *xt = xs + (size_t)(t0 + t) * n + c;
+            v128_t xl = wasm_v128_load(xt), xh = wasm_v128_load(xt + 4);
+            if (f16 && exact) { xl = wasm_f32x4_mul(xl, wasm_f32x4_splat(0x1p-112f)); xh = wasm_f32x4_mul(xh, wasm_f32x4_splat(0x1p-112f)); }
+            for (int i = 0; i < R; i++) {
+                acc[i * T + t][0] = wasm_f32x4_add(acc[i * T + t][0], wasm_f32x4_mul(wl[i], xl));
+                acc[i * T + t][1] = wasm_f32x4_add(acc[i * T + t][1], wasm_f32x4_mul(wh[i], xh));
+            }
+        }
+    }
+}
+
+/* F16, 16 columns at c where some rows (bit i of ex) need the exact path: per row its own conversion
+ * and activation scale, the same products as float_cols */
+static void f16_cols_mixed(const trit_mat *w, const float *xs, int32_t n, int32_t r, int R, int32_t t0, int T,
+                           int32_t c0, unsigned ex, v128_t acc[][2]) {
+    const v128_t s112 = wasm_f32x4_splat(0x1p-112f);
+    for (int32_t c = c0; c < c0 + 16; c += 8)
+        for (int i = 0; i < R; i++) {
+            const int exact = ex >> i & 1;
+            v128_t wl, wh;
+            f16_w8((const uint16_t *)(w->data + (size_t)(r + i) * w->row_bytes) + c, exact, &wl, &wh);
+            for (int t = 0; t < T; t++) {
+                const float *xt = xs + (size_t)(t0 + t) * n + c;
+                v128_t xl = wasm_v128_load(xt), xh = wasm_v128_load(xt + 4);
+                if (exact) { xl = wasm_f32x4_mul(xl, s112); xh = wasm_f32x4_mul(xh, s112); }
+                acc[i * T + t][0] = wasm_f32x4_add(acc[i * T + t][0], wasm_f32x4_mul(wl, xl));
+                acc[i * T + t][1] = wasm_f32x4_add(acc[i * T + t][1], wasm_f32x4_mul(wh, xh));
+            }
+        }
+}
+
+INLINE void mm_float_tile(const int f16, const trit_mat *w, const float *xs, int32_t n, int32_t r, int R,
+                          int32_t t0, int T, float *y, int32_t n_out) {
+    v128_t acc[4][2];
+    for (int i = 0; i < R * T; i++) acc[i][0] = acc[i][1] = wasm_f32x4_splat(0.0f);
+    if (w->layout != TT_LAYOUT_F16_SCANNED) float_cols(1, 1, w, xs, n, r, R, t0, T, 0, n, acc);
+    else if (!w->aux) float_cols(1, 0, w, xs, n, r, R, t0, T, 0, n, acc);
+    else {
+        const int32_t nq = n / 128;   /* one bitmap byte per row and 128 columns */
+        for (int32_t q = 0; q < nq; q++) {
+            unsigned fl[4], any = 0;
+            for (int i = 0; i < R; i++) any |= fl[i] = w->aux[(size_t)(r + i) * (size_t)nq + (size_t)q];
+            if (!any) { float_cols(1, 0, w, xs, n, r, R, t0, T, q * 128, 128, acc); continue; }
+            for (int j = 0; j < 8; j++) {
+                unsigned ex = 0;
+                for (int i = 0; i < R; i++) ex |= (fl[i] >> j & 1) << i;
+                if (ex) f16_cols_mixed(w, xs, n, r, R, t0, T, q * 128 + j * 16, ex, acc);
+                else float_cols(1, 0, w, xs, n, r, R, t0, T, q * 128 + j * 16, 16, acc);
+            }
+        }
+    }
+    const float ys = f16 ? 0x1p56f : 1.0f;
+    for (int i = 0; i < R; i++)
+        for (int t = 0; t < T; t++) y[(size_t)(t0 + t) * n_out + r + i] = fsum(acc[i * T + t][0], acc[i * T + t][1]) * ys;
+}
+
+/* F32: double lanes as quant.c's reference (exact products, sum8d); R rows x T tokens, R*T <= 2 */
+INLINE void mm_f32_tile(const trit_mat *w, const float *xs, int32_t n, int32_t r, int R, int32_t t0, int T, float *y,
+                        int32_t n_out) {
+    v128_t acc[2][4];
+    for (int i = 0; i < R * T; i++) for (int k = 0; k < 4; k++) acc[i][k] = wasm_f64x2_splat(0.0);
+    for (int32_t c = 0; c < n; c += 8) {
+        v128_t xd[2][4];
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < 2; h++) {
+                const v128_t v = wasm_v128_load(xs + (size_t)(t0 + t) * n + c + 4 * h);
+                xd[t][2 * h] = wasm_f64x2_promote_low_f32x4(v);
+                xd[t][2 * h + 1] = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+            }
+        for (int i = 0; i < R; i++) {
+            const float *wr = (const float *)(w->data + (size_t)(r + i) * w->row_bytes) + c;
+            v128_t wd[4];
+            for (int h = 0; h < 2; h++) {
+                const v128_t v = wasm_v128_load(wr + 4 * h);
+                wd[2 * h] = wasm_f64x2_promote_low_f32x4(v);
+                wd[2 * h + 1] = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+            }
+            for (int t = 0; t < T; t++)
+                for (int k = 0; k < 4; k++) acc[i * T + t][k] = wasm_f64x2_add(acc[i * T + t][k], wasm_f64x2_mul(wd[k], xd[t][k]));
+        }
+    }
+    for (int i = 0; i < R; i++)
+        for (int t = 0; t < T; t++) {   /* lanes [a0 a1] [a2 a3] [a4 a5] [a6 a7]: sum8d() */
+            const v128_t *a = acc[i * T + t];
+            const v128_t v0 = wasm_f64x2_add(a[0], a[2]), v1 = wasm_f64x2_add(a[1], a[3]);
+            const double s = (wasm_f64x2_extract_lane(v0, 0) + wasm_f64x2_extract_lane(v0, 1)) +
+                             (wasm_f64x2_extract_lane(v1, 0) + wasm_f64x2_extract_lane(v1, 1));
+            y[(size_t)(t0 + t) * n_out + r + i] = (float)s;
+        }
+}
+
+INLINE void mm_float(const int f16, const trit_mat *w, const float *xs, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
+    const int32_t n = w->n_in, n_out = w->n_out;
+    if (!f16) {
+        int32_t r = r0;
+        if (n_tok == 1)
+            for (; r + 2 <= r1; r += 2) mm_f32_tile(w, xs, n, r, 2, 0, 1, y, n_out);
+        for (; r < r1; r++) {
+            int32_t t = 0;
+            for (; t + 2 <= n_tok; t += 2) mm_f32_tile(w, xs, n, r, 1, t, 2, y, n_out);
+            for (; t < n_tok; t++) mm_f32_tile(w, xs, n, r, 1, t, 1, y, n_out);
+        }
+        return;
+    }
+    if (n_tok == 1) {   /* decode: 4 rows share the activation loads */
+        int32_t r = r0;
+        for (; r + 4 <= r1; r += 4) mm_float_tile(f16, w, xs, n, r, 4, 0, 1, y, n_out);
+        for (; r < r1; r++) mm_float_tile(f16, w, xs, n, r, 1, 0, 1, y, n_out);
+        return;
+    }
+    for (int32_t r = r0; r < r1; r++) {   /* batches: a row's weights converted once for 4 tokens */
+        int32_t t = 0;
+        for (; t + 4 <= n_tok; t += 4) mm_float_tile(f16, w, xs, n, r, 1, t, 4, y, n_out);
+        for (; t < n_tok; t++) mm_float_tile(f16, w, xs, n, r, 1, t, 1, y, n_out);
+    }
+}
+
+/* ---- dispatch ---- */
+
+int simd128_available(void) { return 1; }
+
+int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1) {
-    (void)x;
     switch (w->type) {
     case TT_TQ2_0: mm_tq(TT_TQ2_0, w, act, n_tok, y, r0, r1); return 0;
     case TT_TQ1_0: mm_tq(TT_TQ1_0, w, act, n_tok, y, r0, r1); return 0;
     case TT_I2_S: mm_i2_s(w, act, n_tok, y, r0, r1); return 0;
+    case TT_F16:
+        if (w->n_in % 8) return -1;
+        mm_float(1, w, (const float *)((const uint8_t *)act + tl_table_offset(TT_F16, w->n_in, n_tok)), n_tok, y, r0, r1);
+        return 0;
+    case TT_F32:
+        if (w->n_in % 8) return -1;
+        mm_float(0, w, x, n_tok, y, r0, r1);
+        return 0;
     default: return -1;
     }
 }
 
-#else /* no SIMD128: every call falls back to the scalar reference */
+#else /* no SIMD128: every call declines (kernels.c then runs the scalar code) */
 
-int mat_mul_rows_opt(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
+int simd128_available(void) { return 0; }
+int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1) {
     (void)w; (void)act; (void)x; (void)n_tok; (void)y; (void)r0; (void)r1;
     return -1;
 }
+void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
+    mat_mul_rows_tl_ref(w, act, n_tok, y, r0, r1);
+}
+void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) { tl_build_tables_ref(q, n_in, tab); }
+void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out) { (void)a16; (void)n; (void)out; }
 
 #endif

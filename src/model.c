@@ -12,6 +12,12 @@
 
 #include "internal.h"
 #include "model.h"
+#ifdef TRIT_OPT_KERNELS
+#include "kernels.h"
+#endif
+
+/* What trit_model_load_inplace writes over the GGUF magic once it has rearranged a buffer. */
+static const char k_used_magic[4] = {'T', 'R', 'I', 'T'};
 
 static int get_hp_u32(const gguf_ctx *g, const char *arch, const char *suffix, int required, uint32_t dflt,
                       uint32_t *out) {
@@ -224,6 +230,8 @@ trit_status trit_model_load(const uint8_t *buf, uint64_t size, trit_model **out)
     if (!out) return trit_err(TRIT_ERR_ARG, "trit_model_load: out is NULL");
     *out = NULL;
     if (!buf) return trit_err(TRIT_ERR_ARG, "trit_model_load: buffer is NULL");
+    if (size >= 4 && !memcmp(buf, k_used_magic, 4))
+        return trit_err(TRIT_ERR_ARG, "this buffer was rearranged by trit_model_load_inplace and can be loaded only once");
     trit_model *m = calloc(1, sizeof *m);
     if (!m) return trit_err(TRIT_ERR_NOMEM, "out of memory");
     char err[400];
@@ -267,8 +275,19 @@ fail:
     return (trit_status)rc;
 }
 
+trit_status trit_model_load_inplace(uint8_t *buf, uint64_t size, trit_model **out) {
+    trit_status rc = trit_model_load(buf, size, out);
+#ifdef TRIT_OPT_KERNELS
+    if (rc == TRIT_OK && kernels_repack_model(*out) > 0) memcpy(buf, k_used_magic, 4);
+#endif
+    return rc;
+}
+
 void trit_model_free(trit_model *m) {
     if (!m) return;
+#ifdef TRIT_OPT_KERNELS
+    kernels_free_model(m);
+#endif
     vocab_free(m->vocab);
     free(m->layers);
     gguf_free(&m->g);
@@ -281,7 +300,7 @@ int32_t trit_model_n_tensors(const trit_model *m) { return (int32_t)m->g.n_tenso
 
 int32_t trit_model_tensor(const trit_model *m, int32_t i, const char **name, const char **type_name, int64_t ne[4],
                           uint64_t *nbytes) {
-    static _Thread_local char nb[256];
+    static TRIT_THREAD_LOCAL char nb[256];
     if (i < 0 || (uint64_t)i >= m->g.n_tensors) return -1;
     const gguf_tensor *t = &m->g.tensors[i];
     size_t n = t->name.len < sizeof nb - 1 ? (size_t)t->name.len : sizeof nb - 1;

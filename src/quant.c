@@ -221,9 +221,17 @@ static size_t act_row_bytes(uint32_t type, int32_t n_in) {
     }
 }
 
-size_t mat_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok) {
+size_t mat_act_ref_bytes(uint32_t type, int32_t n_in, int32_t n_tok) {
     /* I2_S keeps per-token scale (float) and sum (int32) after the rows */
-    return act_row_bytes(type, n_in) * (size_t)n_tok + (type == TT_I2_S ? (size_t)n_tok * 8 : 0) + 64;
+    return act_row_bytes(type, n_in) * (size_t)n_tok + (type == TT_I2_S ? (size_t)n_tok * 8 : 0);
+}
+
+size_t mat_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok) {
+    size_t b = (mat_act_ref_bytes(type, n_in, n_tok) + 15) & ~(size_t)15;
+#ifdef TRIT_OPT_KERNELS
+    b += mat_opt_act_bytes(type, n_in, n_tok);
+#endif
+    return b + 64;
 }
 
 static inline uint16_t fp32_to_bf16(float f) {
@@ -254,14 +262,29 @@ void mat_quantize_act(const trit_mat *w, const float *x, int32_t n_tok, void *ac
         default: break;
         }
     }
+#ifdef TRIT_OPT_KERNELS
+    mat_opt_prepare(w, act, n_tok);
+#endif
 }
 
 int trit_force_ref = 0;
 
+/* F16/F32 dot products accumulate in 8 lanes (lane = column mod 8), combined in this fixed order:
+ * exactly what the SIMD128 kernels compute, so every build gives the same bits. F16: float lanes (the
+ * products of two halves are exact in float; llama.cpp's f16 dot accumulates in float too). F32:
+ * double lanes of exact products, as precise as a sequential double sum. */
+static inline float sum8(const float a[8]) {
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+static inline double sum8d(const double a[8]) {
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
 void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                   int32_t r1) {
 #ifdef TRIT_OPT_KERNELS
-    if (!trit_force_ref && mat_mul_rows_opt(w, act, x, n_tok, y, r0, r1) == 0) return;
+    if (mat_mul_rows_opt(w, act, x, n_tok, y, r0, r1) == 0) return;
 #endif
     const int32_t n = w->n_in, n_out = w->n_out;
     const size_t rb = act_row_bytes(w->type, n);
@@ -285,9 +308,11 @@ void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_
             }
             case TT_F16: {
                 const uint16_t *wf = (const uint16_t *)wr, *af = (const uint16_t *)at;
-                double s = 0;
-                for (int32_t i = 0; i < n; i++) s += (double)(trit_fp16_to_fp32(wf[i]) * trit_fp16_to_fp32(af[i]));
-                v = (float)s;
+                float acc[8] = {0};
+                const int32_t n8 = n & ~7;
+                for (int32_t i = 0; i < n8; i++) acc[i % 8] += trit_fp16_to_fp32(wf[i]) * trit_fp16_to_fp32(af[i]);
+                v = sum8(acc);
+                for (int32_t i = n8; i < n; i++) v += trit_fp16_to_fp32(wf[i]) * trit_fp16_to_fp32(af[i]);
                 break;
             }
             case TT_BF16: {
@@ -299,9 +324,12 @@ void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_
             }
             case TT_F32: default: {
                 const float *wf = (const float *)wr, *xt = x + (size_t)t * n;
-                double s = 0;
-                for (int32_t i = 0; i < n; i++) s += (double)wf[i] * (double)xt[i];
-                v = (float)s;
+                double acc[8] = {0};
+                const int32_t n8 = n & ~7;
+                for (int32_t i = 0; i < n8; i++) acc[i % 8] += (double)wf[i] * (double)xt[i];
+                double sd = sum8d(acc);
+                for (int32_t i = n8; i < n; i++) sd += (double)wf[i] * (double)xt[i];
+                v = (float)sd;
                 break;
             }
             }

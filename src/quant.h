@@ -41,10 +41,16 @@ typedef struct {
     int32_t n_in, n_out;        /* ne[0], ne[1] */
     size_t row_bytes;           /* bytes per row (I2_S: n_in / 4) */
     float scale;                /* I2_S: the per-tensor scale; else 1 */
+    uint32_t layout;            /* TT_LAYOUT_GGUF, or what the optimised kernels made of it (kernels.h) */
+    const uint8_t *aux;         /* optimised kernels' side data (TT_LAYOUT_F16_SCANNED), owned by the model */
 } trit_mat;
 
-/* Scratch the activation quantizer needs for n_tok tokens of width n_in (bytes). */
+enum { TT_LAYOUT_GGUF = 0, TT_LAYOUT_TL = 1, TT_LAYOUT_F16_SCANNED = 2 };
+
+/* Scratch the activation quantizer needs for n_tok tokens of width n_in (bytes): the reference
+ * activations (mat_act_ref_bytes) and, in builds with optimised kernels, what they add (tables). */
 size_t mat_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok);
+size_t mat_act_ref_bytes(uint32_t type, int32_t n_in, int32_t n_tok);
 
 /* y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tok, r < n_out, with the activation quantization that
  * the format's reference uses (TQ*: Q8_K per 256-block; I2_S: per-token int8 absmax; F16: x rounded to
@@ -55,12 +61,15 @@ void mat_quantize_act(const trit_mat *w, const float *x, int32_t n_tok, void *ac
 void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y,
                   int32_t r0, int32_t r1);
 
-/* Optimised kernels (e.g. src/kernels_simd128.c, compiled when TRIT_OPT_KERNELS is defined): the same
- * contract as mat_mul_rows. Return 0 when handled, -1 when this type/shape has no optimised kernel
- * (mat_mul_rows then runs the scalar reference). Must equal the reference bit for bit where the math
- * is integer. trit_force_ref != 0 makes mat_mul_rows skip them (kernel tests compare the two). */
+/* Optimised kernels (src/kernels.c + kernels_simd128.c, compiled when TRIT_OPT_KERNELS is defined; see
+ * kernels.h): the same contract as mat_mul_rows. Return 0 when handled, -1 when this type/shape has no
+ * optimised kernel (mat_mul_rows then runs the scalar reference). Must equal the reference bit for bit
+ * where the math is integer. trit_force_ref != 0 makes them run their scalar twins (a matrix in the TL
+ * layout has no GGUF-layout reference) or decline (kernel tests compare the two). */
 int mat_mul_rows_opt(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1);
+size_t mat_opt_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok);
+void mat_opt_prepare(const trit_mat *w, void *act, int32_t n_tok);   /* after mat_quantize_act's reference part */
 extern int trit_force_ref;
 
 /* Row r of an embedding-like matrix dequantized to float (n_in values). */

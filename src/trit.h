@@ -61,6 +61,12 @@ typedef enum { TRIT_ARCH_BITNET = 0, TRIT_ARCH_BITNET_B158 = 1, TRIT_ARCH_LLAMA 
  * Errors: TRIT_ERR_FORMAT (malformed), TRIT_ERR_UNSUPPORTED (unknown arch/type), TRIT_ERR_NOMEM.
  * On error *out is NULL. */
 trit_status trit_model_load(const uint8_t *buf, uint64_t size, trit_model **out);
+/* As trit_model_load, but builds with optimised kernels (the wasm SIMD builds) may rearrange the ternary
+ * weights inside buf, in place, into a faster layout (no copy: memory stays file size). buf must stay
+ * alive, writable and untouched until trit_model_free(); it then holds no valid GGUF: its magic is
+ * overwritten, so a second load of it fails with TRIT_ERR_ARG instead of reading garbage. Other builds
+ * leave buf unchanged. Errors as trit_model_load. */
+trit_status trit_model_load_inplace(uint8_t *buf, uint64_t size, trit_model **out);
 void trit_model_free(trit_model *m);
 
 typedef struct {
@@ -124,7 +130,7 @@ typedef struct {
     int32_t n_ctx;              /* KV positions; 0 = the model's context_length */
     int32_t n_batch;            /* tokens per internal forward chunk (scratch size); 0 = 64 */
     trit_kv_type kv_type;       /* F16 is llama.cpp's default */
-    int32_t n_threads;          /* reserved for the threaded build; 0 = 1 */
+    int32_t n_threads;          /* 0 or 1: single thread; > 1: the context starts its own trit_pool */
 } trit_ctx_params;
 
 trit_ctx_params trit_ctx_default_params(void);
@@ -143,6 +149,26 @@ int32_t trit_ctx_pos(const trit_ctx *c);                  /* tokens in the cache
 int32_t trit_ctx_n_ctx(const trit_ctx *c);
 /* Forgets positions >= pos (speculative decoding's rollback). TRIT_ERR_ARG if pos > trit_ctx_pos. */
 trit_status trit_ctx_truncate(trit_ctx *c, int32_t pos);
+
+/* ---- threads ------------------------------------------------------------------------------------ */
+
+/* A pool of threads for the matmuls of trit_ctx_decode: the calling thread plus n_threads - 1 workers.
+ * Rows are split into chunks that the caller and the workers claim as they go, so results do not
+ * depend on the number of threads (bit for bit), and a slow or missing worker never stalls a decode.
+ * Native builds start the workers (pthreads) here. WebAssembly has no threads of its own: in the
+ * threads build the host runs trit_pool_work() in n_threads - 1 Web Workers / worker_threads that
+ * instantiate the module on the same shared memory (js/wasm.mjs does it); workers join when ready.
+ * One decode at a time per pool. Errors: TRIT_ERR_ARG (n_threads outside 1..256), TRIT_ERR_NOMEM. */
+typedef struct trit_pool trit_pool;
+trit_status trit_pool_init(int32_t n_threads, trit_pool **out);
+/* Stops the workers (their trit_pool_work calls return) and frees the pool; free or detach the
+ * contexts that use it first. */
+void trit_pool_free(trit_pool *p);
+void trit_pool_work(trit_pool *p);          /* the worker loop (WebAssembly hosts); returns at free */
+int32_t trit_pool_n_threads(const trit_pool *p);
+/* Runs this context's matmuls on pool p (NULL: on the calling thread only). A context made with
+ * n_threads > 1 owns its pool; setting another one keeps that pool alive but unused until ctx_free. */
+void trit_ctx_set_pool(trit_ctx *c, trit_pool *p);
 
 /* ---- sampling ----------------------------------------------------------------------------------- */
 

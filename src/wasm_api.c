@@ -10,10 +10,11 @@
 #include "trit.h"
 
 /* Model from a GGUF image the caller placed in wasm memory (buf stays owned by the caller and must
- * outlive the model, as for trit_model_load). NULL on error: see trit_last_error(). */
-trit_model *trit_wasm_model_load(const uint8_t *buf, uint32_t size) {
+ * outlive the model). The SIMD builds rearrange the ternary weights in buf in place (see
+ * trit_model_load_inplace): load a buffer once. NULL on error: see trit_last_error(). */
+trit_model *trit_wasm_model_load(uint8_t *buf, uint32_t size) {
     trit_model *m = NULL;
-    return trit_model_load(buf, size, &m) == TRIT_OK ? m : NULL;
+    return trit_model_load_inplace(buf, size, &m) == TRIT_OK ? m : NULL;
 }
 
 /* Context with n_ctx positions (0 = the model's), n_batch (0 = 64), kv_type TRIT_KV_F16/F32. NULL on error. */
@@ -88,3 +89,20 @@ int32_t trit_wasm_opt_kernels(void) {
 }
 
 void trit_wasm_set_force_ref(int32_t on) { trit_force_ref = on; }
+
+/* ---- threads (the -mt builds; elsewhere a pool just runs everything on the caller) ---- */
+
+/* trit_pool_init without the out-pointer: the pool, or NULL (see trit_last_error()). */
+trit_pool *trit_wasm_pool_init(int32_t n_threads) {
+    trit_pool *p = NULL;
+    return trit_pool_init(n_threads, &p) == TRIT_OK ? p : NULL;
+}
+
+/* 1 in builds compiled with atomics (shared memory: workers can join a pool). */
+int32_t trit_wasm_threads(void) {
+#if defined(__wasm_atomics__)
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -1,8 +1,10 @@
-/* test_kernels_wasm.c: the SIMD128 kernels (src/kernels_simd128.c, behind mat_mul_rows_opt) equal the
- * scalar _ref kernels bit for bit, on random weights and activations, for TQ2_0, TQ1_0 and I2_S, many
- * shapes, n_tok 1..16 (and larger batches), and row ranges [r0, r1). Built to wasm with -msimd128
- * -DTRIT_OPT_KERNELS by `make test-wasm-kernels` and run under node (tests/wasm/run_wasi.mjs); prints
- * "N passed, M failed".   `... test_kernels_wasm.wasm bench` times opt vs ref kernels instead. */
+/* test_kernels_wasm.c: the optimised kernels (src/kernels*.c, behind mat_mul_rows_opt) equal the
+ * scalar _ref kernels bit for bit, on random weights and activations, for TQ2_0, TQ1_0, I2_S, F16 and
+ * F32, in the GGUF layout and (TQ2_0, I2_S) after the in-place TL repack, many shapes, n_tok 1..16 (and
+ * larger batches), and row ranges [r0, r1) as threads get them. Built to wasm with -msimd128
+ * -DTRIT_OPT_KERNELS by `make test-wasm-kernels` and run under node (tests/wasm/run_wasi.mjs); the same
+ * source built natively with -DTRIT_OPT_KERNELS checks the portable half (repack, TL scalar twin) under
+ * ASan. Prints "N passed, M failed".   `... test_kernels_wasm.wasm bench` times opt vs ref instead. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
@@ -10,8 +12,17 @@
 #include <time.h>
 
 #include "internal.h"
+#include "kernels.h"
 #include "quant.h"
 #include "testlib.h"
+
+#ifndef TRIT_TEST_EXPECT_SIMD
+#if defined(__wasm_simd128__)
+#define TRIT_TEST_EXPECT_SIMD 1
+#else
+#define TRIT_TEST_EXPECT_SIMD 0
+#endif
+#endif
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 16); }
@@ -21,22 +32,43 @@ static size_t row_bytes(uint32_t type, int32_t n_in) {
     switch (type) {
     case TT_TQ2_0: return (size_t)(n_in / QK_K) * sizeof(block_tq2_0);
     case TT_TQ1_0: return (size_t)(n_in / QK_K) * sizeof(block_tq1_0);
+    case TT_F16: return (size_t)n_in * 2;
+    case TT_F32: return (size_t)n_in * 4;
     default: return (size_t)n_in / 4;   /* I2_S */
     }
 }
 
-/* random weights: any byte pattern is a valid block; fp16 scales finite and of both signs */
+/* F16 weights: 0 = random finite bit patterns (many zeros/subnormals), 1 = normal halves only,
+ * 2 = as a real matrix: N(0, 0.02) rounded to f16 (a few in a thousand subnormal) */
+static int g_f16_kind, g_f16_scan = 1;
+
+/* random weights: any byte pattern is a valid ternary block; fp16 scales finite and of both signs;
+ * F16/F32 finite values of mixed magnitudes */
 static uint8_t *make_weights(uint32_t type, int32_t n_in, int32_t n_out, trit_mat *w) {
     const size_t rb = row_bytes(type, n_in), n = rb * (size_t)n_out + 32;
     uint8_t *data = malloc(n);
     for (size_t i = 0; i < n; i++) data[i] = (uint8_t)rnd();
-    if (type != TT_I2_S) {
+    if (type == TT_TQ2_0 || type == TT_TQ1_0) {
         const size_t bs = type == TT_TQ2_0 ? sizeof(block_tq2_0) : sizeof(block_tq1_0);
         for (size_t b = 0; b < rb * (size_t)n_out / bs; b++) {
             uint16_t d = trit_fp32_to_fp16(frnd() * 0.1f);
             memcpy(data + b * bs + bs - 2, &d, 2);
         }
+    } else if (type == TT_F16) {
+        for (size_t i = 0; i < (size_t)n_in * n_out; i++) {
+            uint16_t h = (uint16_t)(rnd() & 0xffff);
+            if ((h & 0x7c00) == 0x7c00) h &= 0xbfff;   /* no inf/NaN */
+            if (g_f16_kind == 1 || rnd() % 4) h = (uint16_t)((h & 0x83ff) | (uint16_t)((10 + rnd() % 8) << 10));   /* mostly ~1e-2..1 */
+            if (g_f16_kind == 2) h = trit_fp32_to_fp16(0.02f * (frnd() + frnd() + frnd()));
+            memcpy(data + 2 * i, &h, 2);
+        }
+    } else if (type == TT_F32) {
+        for (size_t i = 0; i < (size_t)n_in * n_out; i++) {
+            float f = frnd() * (rnd() % 8 == 0 ? 30.0f : 0.5f);
+            memcpy(data + 4 * i, &f, 4);
+        }
     }
+    memset(w, 0, sizeof *w);
     w->data = data;
     w->type = type;
     w->n_in = n_in;
@@ -59,58 +91,130 @@ static void make_x(float *x, int32_t n_in, int32_t n_tok) {
     }
 }
 
-static int check_case(uint32_t type, int32_t n_in, int32_t n_out, int32_t n_tok, int32_t r0, int32_t r1) {
-    trit_mat w;
+/* ref (GGUF layout, scalar) vs opt (SIMD, or the TL kernels after a repack of a copy) vs the TL scalar
+ * twin: all bit-equal. Rows outside [r0, r1) must stay untouched. */
+static int check_case(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_t n_tok, int32_t r0, int32_t r1) {
+    trit_mat w, wt;
     uint8_t *data = make_weights(type, n_in, n_out, &w);
+    const size_t nbytes = row_bytes(type, n_in) * (size_t)n_out + 32;
+    uint8_t *copy = malloc(nbytes);
+    memcpy(copy, data, nbytes);
+    wt = w;
+    wt.data = copy;
+    if (tl && type == TT_F16) {
+        CHECK(mat_f16_scan(&wt) == 0 && wt.layout == TT_LAYOUT_F16_SCANNED && (g_f16_kind != 1 || !wt.aux),
+              "%d x %d: F16 scan", n_in, n_out);
+    } else if (tl) {
+        CHECK(mat_tl_repack(&wt) == 0 && wt.layout == TT_LAYOUT_TL, "%s %d x %d: TL repack", tt_name(type), n_in, n_out);
+        int same = 1;   /* every code moved where kernels.h says */
+        for (int32_t r = 0; r < n_out; r += 1 + n_out / 7)
+            for (int32_t e = 0; e < n_in; e += 1 + (int32_t)(rnd() % 7)) {
+                const uint8_t *blk = data + (size_t)r * w.row_bytes;
+                int c = type == TT_TQ2_0 ? (blk[(e / 256) * 66 + 32 * ((e % 256) / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3
+                                         : (blk[(e / 128) * 32 + e % 32] >> (6 - 2 * ((e % 128) / 32))) & 3;
+                same &= tl_code(&wt, r, e) == c;
+            }
+        CHECK(same, "%s: TL codes", tt_name(type));
+    }
     float *x = malloc(sizeof(float) * (size_t)n_in * n_tok);
     make_x(x, n_in, n_tok);
     void *act = malloc(mat_act_bytes(type, n_in, n_tok));
-    mat_quantize_act(&w, x, n_tok, act);
+    mat_quantize_act(&wt, x, n_tok, act);   /* the reference part, plus tables for the TL matrix */
     const size_t ny = (size_t)n_out * n_tok;
-    float *y_ref = malloc(sizeof(float) * ny), *y_opt = malloc(sizeof(float) * ny);
-    for (size_t i = 0; i < ny; i++) y_ref[i] = y_opt[i] = -12345.0f;   /* rows outside [r0, r1) stay */
+    float *y_ref = malloc(sizeof(float) * ny), *y_opt = malloc(sizeof(float) * ny), *y_twin = malloc(sizeof(float) * ny);
+    for (size_t i = 0; i < ny; i++) y_ref[i] = y_opt[i] = y_twin[i] = -12345.0f;
     trit_force_ref = 1;
     mat_mul_rows(&w, act, x, n_tok, y_ref, r0, r1);
+    mat_mul_rows(&wt, act, x, n_tok, y_twin, r0, r1);   /* TL: the scalar twin; GGUF: the reference again */
     trit_force_ref = 0;
-    mat_mul_rows(&w, act, x, n_tok, y_opt, r0, r1);
-    int same = memcmp(y_ref, y_opt, sizeof(float) * ny) == 0;
+    mat_mul_rows(&wt, act, x, n_tok, y_opt, r0, r1);
+    int same = memcmp(y_ref, y_opt, sizeof(float) * ny) == 0 && memcmp(y_ref, y_twin, sizeof(float) * ny) == 0;
     if (!same) {
         for (size_t i = 0; i < ny; i++)
-            if (memcmp(&y_ref[i], &y_opt[i], 4)) {
-                fprintf(stderr, "  first difference at token %d row %d: ref %.9g opt %.9g\n", (int)(i / n_out),
-                        (int)(i % n_out), y_ref[i], y_opt[i]);
+            if (memcmp(&y_ref[i], &y_opt[i], 4) || memcmp(&y_ref[i], &y_twin[i], 4)) {
+                fprintf(stderr, "  first difference at token %d row %d: ref %.9g opt %.9g twin %.9g\n", (int)(i / n_out),
+                        (int)(i % n_out), y_ref[i], y_opt[i], y_twin[i]);
                 break;
             }
     }
-    CHECK(same, "%s n_in %d n_out %d n_tok %d rows [%d, %d): opt != ref", tt_name(type), n_in, n_out, n_tok, r0, r1);
-    free(data); free(x); free(act); free(y_ref); free(y_opt);
+    CHECK(same, "%s%s n_in %d n_out %d n_tok %d rows [%d, %d): opt != ref", tt_name(type), tl ? " (TL)" : "", n_in,
+          n_out, n_tok, r0, r1);
+    free((void *)wt.aux);
+    free(data); free(copy); free(x); free(act); free(y_ref); free(y_opt); free(y_twin);
     return same;
 }
 
+static void test_tables(void) {
+    int8_t q[512];
+    uint8_t a[512 * 16], b[512 * 16];
+    for (int i = 0; i < 512; i++) q[i] = (int8_t)(i < 4 ? (i % 2 ? 127 : -127) : (int)(rnd() % 255) - 127);
+    tl_build_tables_ref(q, 512, a);
+    simd128_build_tables(q, 512, b);
+    CHECK(!memcmp(a, b, sizeof a), "SIMD tables == scalar tables");
+    int ok = 1;
+    for (int p = 0; p < 256; p++)
+        for (int k = 0; k < 16; k++) {
+            int16_t v = (int16_t)(a[p * 32 + k] | a[p * 32 + 16 + k] << 8);
+            ok &= v == ((k >> 2) - 1) * q[2 * p] + ((k & 3) - 1) * q[2 * p + 1];
+        }
+    CHECK(ok, "table entries");
+}
+
+static int g_quick;   /* `quick`: fewer batch sizes (the native ASan run of the portable half) */
+
 static void test_kernels(void) {
-    const uint32_t types[] = {TT_TQ2_0, TT_TQ1_0, TT_I2_S};
+    const uint32_t types[] = {TT_TQ2_0, TT_TQ1_0, TT_I2_S, TT_F16, TT_F32};
     const int32_t n_ins_tq[] = {256, 512, 1280, 2048};
     const int32_t n_ins_i2[] = {128, 384, 1024, 1536};
+    const int32_t n_ins_f[] = {8, 128, 264, 1024};
     const int32_t n_outs[] = {1, 3, 4, 5, 8, 13, 32, 37};
-    for (int ti = 0; ti < 3; ti++) {
+    const int32_t n_outs_tl[] = {16, 32, 48, 80};
+    for (int ti = 0; ti < 5; ti++) {
         const uint32_t type = types[ti];
         for (int a = 0; a < 4; a++) {
-            const int32_t n_in = type == TT_I2_S ? n_ins_i2[a] : n_ins_tq[a];
+            const int32_t n_in = type == TT_I2_S ? n_ins_i2[a] : type == TT_F16 || type == TT_F32 ? n_ins_f[a] : n_ins_tq[a];
             for (int b = 0; b < 8; b++) {
                 const int32_t n_out = n_outs[b];
-                for (int32_t n_tok = 1; n_tok <= 16; n_tok++) check_case(type, n_in, n_out, n_tok, 0, n_out);
-                check_case(type, n_in, n_out, 17, 0, n_out);
-                check_case(type, n_in, n_out, 40, 0, n_out);
+                for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 5 : 1) check_case(type, 0, n_in, n_out, n_tok, 0, n_out);
+                check_case(type, 0, n_in, n_out, 17, 0, n_out);
+                check_case(type, 0, n_in, n_out, 40, 0, n_out);
                 if (n_out > 2) {   /* a sub-range of rows, as a thread would get */
-                    check_case(type, n_in, n_out, 1, 1, n_out - 1);
-                    check_case(type, n_in, n_out, 5, 1, n_out - 1);
+                    check_case(type, 0, n_in, n_out, 1, 1, n_out - 1);
+                    check_case(type, 0, n_in, n_out, 5, 1, n_out - 1);
                 }
+            }
+            if (type == TT_F16 && n_in % 128 == 0)   /* scanned: with marked chunks, and without any */
+                for (g_f16_kind = 0; g_f16_kind < 2; g_f16_kind++)
+                    for (int b = 0; b < 8; b++) {
+                        check_case(type, 1, n_in, n_outs[b], 1, 0, n_outs[b]);
+                        check_case(type, 1, n_in, n_outs[b], 6, 0, n_outs[b]);
+                        if (n_outs[b] > 2) check_case(type, 1, n_in, n_outs[b], 3, 1, n_outs[b] - 1);
+                    }
+            g_f16_kind = 0;
+            if (type != TT_TQ2_0 && type != TT_I2_S) continue;
+            for (int b = 0; b < 4; b++) {
+                const int32_t n_out = n_outs_tl[b];
+                for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 3 : 1) check_case(type, 1, n_in, n_out, n_tok, 0, n_out);
+                check_case(type, 1, n_in, n_out, 21, 0, n_out);
+                check_case(type, 1, n_in, n_out, 1, 16, n_out);          /* tile-aligned ranges */
+                check_case(type, 1, n_in, n_out, 3, 3, n_out - 5);       /* and unaligned ones */
+                check_case(type, 1, n_in, n_out, 9, 7, 9);
             }
         }
     }
-    /* types without an optimised kernel decline */
-    trit_mat f = {NULL, TT_F16, 256, 1, 512, 1.0f};
-    CHECK(mat_mul_rows_opt(&f, NULL, NULL, 1, NULL, 0, 1) == -1, "F16 has no optimised kernel");
+    /* types without an optimised kernel decline, and so do all when the reference is forced */
+    trit_mat f = {NULL, TT_BF16, 256, 1, 512, 1.0f, 0, NULL};
+    CHECK(mat_mul_rows_opt(&f, NULL, NULL, 1, NULL, 0, 1) == -1, "BF16 has no optimised kernel");
+    trit_mat h = {NULL, TT_F16, 12, 1, 24, 1.0f, 0, NULL};
+    CHECK(mat_mul_rows_opt(&h, NULL, NULL, 1, NULL, 0, 1) == -1, "F16 rows not a multiple of 8 decline");
+    /* what cannot be repacked stays as it is */
+    trit_mat odd;
+    uint8_t *d = make_weights(TT_TQ2_0, 256, 24, &odd);
+    CHECK(mat_tl_repack(&odd) == -1 && odd.layout == TT_LAYOUT_GGUF, "24 rows: no TL repack");
+    free(d);
+    d = make_weights(TT_TQ1_0, 256, 32, &odd);
+    CHECK(mat_tl_repack(&odd) == -1 && odd.layout == TT_LAYOUT_GGUF, "TQ1_0: no TL repack");
+    free(d);
 }
 
 static double now_s(void) {
@@ -120,11 +224,13 @@ static double now_s(void) {
 }
 
 /* ns per weight of opt and ref kernels on one matrix */
-static void bench(uint32_t type, int32_t n_in, int32_t n_out, int32_t n_tok) {
+static void bench(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_t n_tok) {
     trit_mat w;
     uint8_t *data = make_weights(type, n_in, n_out, &w);
     float *x = malloc(sizeof(float) * (size_t)n_in * n_tok), *y = malloc(sizeof(float) * (size_t)n_out * n_tok);
     make_x(x, n_in, n_tok);
+    if (tl) mat_tl_repack(&w);
+    if (type == TT_F16 && g_f16_scan) mat_f16_scan(&w);
     void *act = malloc(mat_act_bytes(type, n_in, n_tok));
     mat_quantize_act(&w, x, n_tok, act);
     double t[2];
@@ -132,25 +238,40 @@ static void bench(uint32_t type, int32_t n_in, int32_t n_out, int32_t n_tok) {
         trit_force_ref = ref;
         mat_mul_rows(&w, act, x, n_tok, y, 0, n_out);   /* warm up (and let the engine tier up) */
         int reps = 0;
+        double best = 1e9;
         const double t0 = now_s();
-        do { mat_mul_rows(&w, act, x, n_tok, y, 0, n_out); reps++; } while (now_s() - t0 < 0.3);
-        t[ref] = (now_s() - t0) / reps / ((double)n_in * n_out * n_tok) * 1e9;
+        do {
+            const double t1 = now_s();
+            mat_mul_rows(&w, act, x, n_tok, y, 0, n_out);
+            const double dt = now_s() - t1;
+            if (dt < best) best = dt;
+            reps++;
+        } while (now_s() - t0 < 0.5 || reps < 3);
+        t[ref] = best / ((double)n_in * n_out * n_tok) * 1e9;
     }
     trit_force_ref = 0;
-    printf("%-6s %5d x %5d  n_tok %2d: simd %.3f ns/weight/token, ref %.3f  (x%.1f)\n", tt_name(type), n_in, n_out,
-           n_tok, t[0], t[1], t[1] / t[0]);
+    printf("%-6s%-4s %5d x %5d  n_tok %2d: opt %.4f ns/weight/token (%.1f GB/s of weights), ref %.3f  (x%.1f)\n",
+           tt_name(type), tl ? " TL" : "", n_in, n_out, n_tok, t[0], (double)w.row_bytes * n_out / (t[0] * n_in * n_out * n_tok),
+           t[1], t[1] / t[0]);
+    free((void *)w.aux);
     free(data); free(x); free(y); free(act);
 }
 
 int main(int argc, char **argv) {
     (void)read_oracle;
-    if (argc > 1 && !strcmp(argv[1], "bench")) {
-        const uint32_t types[] = {TT_TQ2_0, TT_TQ1_0, TT_I2_S};
+    if (argc > 1 && !strcmp(argv[1], "bench")) {   /* bench [n_in n_out]: 2b-shape FFN matrix by default */
+        const int32_t n_in = argc > 3 ? atoi(argv[2]) : 2560, n_out = argc > 3 ? atoi(argv[3]) : 6912;
         const int32_t toks[] = {1, 4, 16};
-        for (int ti = 0; ti < 3; ti++)
-            for (int k = 0; k < 3; k++) bench(types[ti], 1536, 4096, toks[k]);
+        g_f16_kind = argc > 4 ? atoi(argv[4]) : 2;
+        g_f16_scan = argc > 5 ? atoi(argv[5]) : 1;
+        const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_TQ2_0, 0}, {TT_I2_S, 1}, {TT_TQ1_0, 0}, {TT_F16, 0}};
+        for (int c = 0; c < 5; c++)
+            for (int k = 0; k < 3; k++) bench(cases[c].type, cases[c].tl, n_in, n_out, toks[k]);
         return 0;
     }
+    g_quick = argc > 1 && !strcmp(argv[1], "quick");
+    CHECK(simd128_available() == TRIT_TEST_EXPECT_SIMD, "SIMD128 kernels %s", TRIT_TEST_EXPECT_SIMD ? "built in" : "absent");
+    test_tables();
     test_kernels();
     return test_summary();
 }

@@ -63,7 +63,7 @@ static void test_i2_s_layout(void) {
     for (int i = 0; i < 32; i++) buf[i] = pat[i % 3];
     const float half = 0.5f;
     memcpy(buf + 32, &half, 4);
-    trit_mat w = {buf, TT_I2_S, 128, 1, 32, 0.5f};
+    trit_mat w = {buf, TT_I2_S, 128, 1, 32, 0.5f, 0, NULL};
     float row[128];
     mat_get_row(&w, 0, row);
     int ok = 1;
@@ -106,8 +106,8 @@ static void test_tq_equivalence(void) {
         if (!t2 || t2->type != TT_TQ2_0) { CHECK(0, "no tq2_0 twin for %s", name); continue; }
         tensors++;
         const int n_in = (int)t1->ne[0], n_out = (int)t1->ne[1];
-        trit_mat m1 = {t1->data, TT_TQ1_0, n_in, n_out, t1->nbytes / (uint64_t)n_out, 1};
-        trit_mat m2 = {t2->data, TT_TQ2_0, n_in, n_out, t2->nbytes / (uint64_t)n_out, 1};
+        trit_mat m1 = {t1->data, TT_TQ1_0, n_in, n_out, t1->nbytes / (uint64_t)n_out, 1, 0, NULL};
+        trit_mat m2 = {t2->data, TT_TQ2_0, n_in, n_out, t2->nbytes / (uint64_t)n_out, 1, 0, NULL};
         quantize_row_q8_K_ref(x, act, n_in);
         for (int r = 0; r < n_out; r++) {
             mat_get_row(&m1, r, r1);
@@ -146,7 +146,7 @@ static void test_q6_K(void) {
     for (int i = 0; i < 512; i++) x[i] = frnd();
     block_q8_K act[2];
     quantize_row_q8_K_ref(x, act, 512);
-    trit_mat m = {(const uint8_t *)w, TT_Q6_K, 512, 1, sizeof w, 1};
+    trit_mat m = {(const uint8_t *)w, TT_Q6_K, 512, 1, sizeof w, 1, 0, NULL};
     mat_get_row(&m, 0, row);
     double ref = 0;
     for (int b = 0; b < 2; b++)
@@ -161,7 +161,7 @@ static void test_q8_0(void) {
     block_q8_0 qx[2], qy[2];
     quantize_row_q8_0_ref(x, qx, 64);
     quantize_row_q8_0_ref(y, qy, 64);
-    trit_mat m = {(const uint8_t *)qx, TT_Q8_0, 64, 1, sizeof qx, 1};
+    trit_mat m = {(const uint8_t *)qx, TT_Q8_0, 64, 1, sizeof qx, 1, 0, NULL};
     float row[64];
     mat_get_row(&m, 0, row);
     double e = 0, ref = 0;

@@ -1,0 +1,48 @@
+/* wasm_bench.c: what bench/bench.mjs measures inside the wasm module it benchmarks (compiled into the
+ * build/wasm/trit-*.wasm files only): the streaming-read bandwidth of this very module, and the bytes
+ * of weights one decode step reads. */
+#include <stdint.h>
+
+#include "model.h"
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
+
+/* Reads n bytes at p (n % 64 == 0) as fast as this build can and returns a checksum (so that nothing
+ * is optimised away): the roofline's bandwidth. */
+uint32_t trit_wasm_stream(const uint8_t *p, uint32_t n) {
+#if defined(__wasm_simd128__)
+    v128_t a0 = wasm_i32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (uint32_t i = 0; i + 64 <= n; i += 64) {
+        a0 = wasm_i32x4_add(a0, wasm_v128_load(p + i));
+        a1 = wasm_i32x4_add(a1, wasm_v128_load(p + i + 16));
+        a2 = wasm_i32x4_add(a2, wasm_v128_load(p + i + 32));
+        a3 = wasm_i32x4_add(a3, wasm_v128_load(p + i + 48));
+    }
+    a0 = wasm_i32x4_add(wasm_i32x4_add(a0, a1), wasm_i32x4_add(a2, a3));
+    return (uint32_t)(wasm_i32x4_extract_lane(a0, 0) ^ wasm_i32x4_extract_lane(a0, 1) ^
+                      wasm_i32x4_extract_lane(a0, 2) ^ wasm_i32x4_extract_lane(a0, 3));
+#else
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const uint64_t *q = (const uint64_t *)p;
+    for (uint32_t i = 0; i + 8 <= n / 8; i += 8) {
+        a0 += q[i] + q[i + 4];
+        a1 += q[i + 1] + q[i + 5];
+        a2 += q[i + 2] + q[i + 6];
+        a3 += q[i + 3] + q[i + 7];
+    }
+    const uint64_t s = a0 ^ a1 ^ a2 ^ a3;
+    return (uint32_t)(s ^ (s >> 32));
+#endif
+}
+
+/* Bytes of matrix data one decode step reads (every layer matrix and the LM head), as a double. */
+double trit_wasm_weight_bytes(const trit_model *m) {
+    double b = (double)m->output.row_bytes * m->output.n_out;
+    for (int32_t l = 0; l < m->info.n_layer; l++) {
+        const trit_layer *L = &m->layers[l];
+        const trit_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+        for (int j = 0; j < 7; j++) b += (double)ms[j]->row_bytes * ms[j]->n_out;
+    }
+    return b;
+}
