@@ -18,8 +18,11 @@ const TRIT_LOGITS_LAST = 1, TRIT_LOGITS_ALL = 2;
 
 class Exit extends Error { constructor(code) { super(`exit ${code}`); this.code = code; } }
 
-const out = b => writeAllSync(fs, 1, typeof b === 'string' ? Buffer.from(b, 'utf8') : b);
-const err = s => writeAllSync(fs, 2, Buffer.from(s, 'utf8'));
+// where stdout / stderr bytes go: the process's fds, or main()'s io argument (tests/wasm/cli_server.mjs)
+const STDIO = { out: b => writeAllSync(fs, 1, b), err: b => writeAllSync(fs, 2, b) };
+let io = STDIO;
+const out = b => io.out(typeof b === 'string' ? Buffer.from(b, 'utf8') : b);
+const err = s => io.err(Buffer.from(s, 'utf8'));
 
 function usage() {
     err('usage: trit COMMAND -m MODEL.gguf [options]\n' +
@@ -117,7 +120,17 @@ function fmtFixed(x, d) {   // printf %.{d}f for finite doubles
     return x.toFixed(d);
 }
 
-export async function main(argv) {
+/** Runs one command; returns the exit status. sink (optional): {out(bytes), err(bytes)} instead of fds 1, 2. */
+export async function main(argv, sink) {
+    io = sink || STDIO;
+    try {
+        return await main1(argv);
+    } finally {
+        io = STDIO;
+    }
+}
+
+async function main1(argv) {
     const a = parseArgs(argv);
     if (!a) { usage(); return 2; }
     if (a.threads < 0 || a.threads > 256) { err(`error: context: n_threads ${a.threads} is out of range (0..256)\n`); return 1; }
@@ -143,7 +156,7 @@ async function run(T, a) {
         file = T.readModelFile(a.model);
     } catch (e) {
         if (e.code === 'EISDIR') err(`error: '${a.model}' is not a regular file\n`);
-        else err(`error: cannot open '${a.model}': ${e.message}\n`);
+        else err(`error: cannot open '${a.model}': ${strerror(e)}\n`);
         return 1;
     }
     const m = X.trit_wasm_model_load(file.ptr, file.size) >>> 0;
@@ -165,6 +178,11 @@ async function run(T, a) {
         throw e;
     }
 }
+
+// C's strerror() text for the errors a file open gives (the native CLI prints those)
+const STRERROR = { ENOENT: 'No such file or directory', EACCES: 'Permission denied', EISDIR: 'Is a directory',
+    ENOTDIR: 'Not a directory', ELOOP: 'Symbolic link loop', ENAMETOOLONG: 'Filename too long', EMFILE: 'No file descriptors available' };
+const strerror = e => STRERROR[e.code] || e.message;
 
 function fail(T, what) {
     err(`error: ${what}: ${T.lastError()}\n`);
@@ -348,7 +366,7 @@ function cmdPerplexity(T, m, a) {
     const X = T.exports;
     if (a.file === null || a.ctx < 4) { err('error: perplexity needs -f FILE and -c CTX (>= 4)\n'); return 2; }
     let text;
-    try { text = fs.readFileSync(a.file); } catch (e) { err(`error: cannot open '${a.file}': ${e.message}\n`); return 1; }
+    try { text = fs.readFileSync(a.file); } catch (e) { err(`error: cannot open '${a.file}': ${strerror(e)}\n`); return 1; }
     if (text.length > 0x7fffffff) { err('error: file too large\n'); return 1; }
     const t = tokenize(T, m, text, TRIT_TOK_ADD_SPECIAL);
     text = null;

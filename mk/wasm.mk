@@ -40,9 +40,42 @@ WASM_MT_LD := -Wl,--shared-memory,--no-check-features,--import-memory
 WASM_BUILDS := $(WASM_DIR)/trit-scalar.wasm $(WASM_DIR)/trit-simd.wasm $(WASM_DIR)/trit-simd-mt.wasm
 WASM_DEPS := $(WASM_SRC) $(WASM_OPT_SRC) $(CORE_HDR) src/kernels.h src/pool.h mk/wasm.mk
 
+# Relaxed SIMD (i8x16.relaxed_swizzle for the table lookups) needs clang-19: emcc 3.1.6's clang 14 and
+# binaryen predate the final opcodes. The same sources are compiled with clang-19 against emscripten's
+# sysroot and linked by wasm-ld-19 with emscripten's prebuilt libc, as emcc would link them (no
+# wasm-opt / finalize pass). Built only where clang-19 and wasm-ld-19 exist.
+CLANG19 ?= $(shell command -v clang-19 2>/dev/null)
+WASMLD19 ?= $(shell command -v wasm-ld-19 2>/dev/null)
+EM_SYSROOT ?= $(shell $(WASM_ENV) em-config CACHE 2>/dev/null)/sysroot
+ifneq ($(and $(CLANG19),$(WASMLD19)),)
+WASM_BUILDS += $(WASM_DIR)/trit-relaxed.wasm $(WASM_DIR)/trit-relaxed-mt.wasm
+endif
+R_CFLAGS := --target=wasm32-unknown-emscripten --sysroot=$(EM_SYSROOT) -Xclang -iwithsysroot/include/compat \
+  -D__EMSCRIPTEN__ -DEMSCRIPTEN -fvisibility=default $(WASM_CFLAGS) $(WASM_SIMD) -mrelaxed-simd
+R_LIBDIR := $(EM_SYSROOT)/lib/wasm32-emscripten
+R_LDFLAGS := -L$(R_LIBDIR) $(R_LIBDIR)/crt1_reactor.o -lstandalonewasm-memgrow -lstubs -lnoexit -lc -ldlmalloc \
+  -lcompiler_rt --import-undefined --strip-debug $(patsubst %,--export-if-defined=%,$(WASM_EXPORTS)) \
+  --export=stackSave --export=stackRestore --export=stackAlloc --export=__errno_location --export-table \
+  -z stack-size=5242880 --initial-memory=16777216 --entry=_initialize --max-memory=4294967296 --global-base=1024
+R_OBJ = $(patsubst src/%.c,$(WASM_DIR)/$(1)/%.o,$(WASM_SRC) $(WASM_OPT_SRC))
+
+$(WASM_DIR)/relaxed/%.o: src/%.c $(CORE_HDR) src/kernels.h src/pool.h mk/wasm.mk
+	@mkdir -p $(@D)
+	$(CLANG19) $(R_CFLAGS) -c -o $@ $<
+
+$(WASM_DIR)/relaxed-mt/%.o: src/%.c $(CORE_HDR) src/kernels.h src/pool.h mk/wasm.mk
+	@mkdir -p $(@D)
+	$(CLANG19) $(R_CFLAGS) $(WASM_MT) -c -o $@ $<
+
+$(WASM_DIR)/trit-relaxed.wasm: $(call R_OBJ,relaxed)
+	$(WASMLD19) -o $@ $^ $(R_LDFLAGS)
+
+$(WASM_DIR)/trit-relaxed-mt.wasm: $(call R_OBJ,relaxed-mt)
+	$(WASMLD19) -o $@ $^ $(R_LDFLAGS) --shared-memory --import-memory --no-check-features
+
 .PHONY: wasm test-wasm test-wasm-kernels test-wasm-py test-batch
 
-wasm: $(WASM_BUILDS)                          ## wasm builds: build/wasm/trit-{scalar,simd,simd-mt}.wasm (emcc)
+wasm: $(WASM_BUILDS)                          ## wasm builds: build/wasm/trit-{scalar,simd,simd-mt,relaxed,relaxed-mt}.wasm
 
 $(WASM_DIR)/trit-simd.wasm: $(WASM_DEPS)
 	@mkdir -p $(WASM_DIR)
@@ -87,6 +120,16 @@ test-batch: build/test_batch $(WASM_DIR)/test_batch.wasm $(TEST_MODELS)   ## N t
 
 test-wasm: wasm build/trit test-wasm-kernels test-batch test-wasm-py   ## wasm tests: kernels, batch identity, wasm == native, conformance under node
 
-test-wasm-py: wasm build/trit
-	$(PY) -m pytest -q tests/test_wasm.py
-	TRIT_BIN="$(NODE) $(abspath js/cli.js)" $(PY) -m pytest -q tests/test_conformance.py tests/test_models.py
+# Conformance on the wasm build: through one long-lived node process (tests/wasm/cli_server.mjs) that
+# runs js/cli.mjs's main() per call, a fresh wasm instance each time; tests/test_wasm.py runs the real
+# `node js/cli.js` against the native CLI.
+test-wasm-py: wasm build/trit $(TEST_MODELS)
+	$(NODE) --test tests/wasm/loader.test.mjs
+	@set -e; sock=$$(mktemp -u /tmp/trit-cli.XXXXXX); \
+	  $(NODE) tests/wasm/cli_server.mjs $$sock > /dev/null & pid=$$!; trap "kill $$pid" EXIT; \
+	  for i in $$(seq 100); do [ -S $$sock ] && break; sleep 0.1; done; \
+	  cli="$(PY) -S $(abspath tests/wasm/cli_client.py) $$sock"; \
+	  echo "wasm CLI calls through: $$cli"; \
+	  TRIT_WASM_CLI="$$cli" $(PY) -m pytest -q tests/test_wasm.py; \
+	  TRIT_BIN="$$cli" $(PY) -m pytest -q tests/test_conformance.py tests/test_models.py
+TESTS += test-wasm

@@ -214,13 +214,16 @@ static void rms_norm(float *y, const float *x, const float *w, int32_t n, float 
 /* cos/sin for the n_rot/2 rotation pairs at position pos, as ggml_rope_cache_init (ext_factor 0) */
 static void rope_cache(const trit_model *m, int32_t pos, float *cs) {
     const trit_model_info *hp = &m->info;
-    const float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->n_rot);
+    /* powf/cosf/sinf differ in the last bit between libms (glibc vs the wasm build's musl); the double
+     * functions rounded to float agree (and are the correctly rounded float results in all but rare
+     * ties), so every build computes the same angles */
+    const float theta_scale = (float)pow((double)hp->rope_base, (double)(-2.0f / (float)hp->n_rot));
     float theta = (float)pos;
     for (int32_t i0 = 0; i0 < hp->n_rot; i0 += 2) {
         const float ff = m->rope_freqs ? m->rope_freqs[i0 / 2] : 1.0f;
         const float t = m->rope_freq_scale * (theta / ff);
-        cs[i0] = cosf(t);
-        cs[i0 + 1] = sinf(t);
+        cs[i0] = (float)cos((double)t);
+        cs[i0 + 1] = (float)sin((double)t);
         theta *= theta_scale;
     }
 }

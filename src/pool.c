@@ -128,12 +128,14 @@ void pool_run(trit_pool *p, pool_fn fn, void *arg, int32_t n_chunks) {
     atomic_store(&p->seq, s + 2);   /* seq_cst: publishes the job, ordered before reading n_sleeping */
     wake_workers(p);
     work_on(p, job, fn, arg, n_chunks);
-    for (int spin = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks; spin++) {
-        cpu_relax();
 #if POOL_NATIVE
-        if (spin % SPIN_CALLER == SPIN_CALLER - 1) sched_yield();
-#endif
+    for (int spin = 1; atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks; spin++) {
+        cpu_relax();
+        if (spin % SPIN_CALLER == 0) sched_yield();
     }
+#else
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) cpu_relax();
+#endif
 }
 
 int32_t pool_threads(const trit_pool *p) { return p ? p->n_threads : 1; }
