@@ -29,9 +29,10 @@ struct trit_ctx {
     float *att;                     /* [B][n_head*head_dim] */
     float *o;                       /* [B][n_embd] */
     float *g, *u;                   /* [B][n_ff] */
-    float *scores;                  /* [n_ctx] */
-    float *rope_cs;                 /* [n_ctx? no: B][n_rot] cos/sin pairs per token */
-    uint16_t *q16;                  /* [head_dim] q rounded to f16 */
+    float *scores;                  /* [n_head][n_ctx] attention scores / probabilities */
+    float *rope_cs;                 /* [B][n_rot] cos/sin pairs per token */
+    float *qf;                      /* [n_head][head_dim] q as the attention reads it (f16-rounded) */
+    uint8_t *kv_flags;              /* [2][n_layer][n_head_kv][n_ctx]: K/V rows with subnormal/inf/NaN halves */
     void *act;                      /* activation quantization scratch */
     trit_pool *pool;                /* matmul threads (NULL: the caller only) */
     trit_pool *own_pool;            /* made by trit_ctx_init for n_threads > 1 */
@@ -59,7 +60,7 @@ void trit_ctx_free(trit_ctx *c) {
     if (!c) return;
     free(c->k_cache); free(c->v_cache);
     free(c->x); free(c->h); free(c->q); free(c->k); free(c->v); free(c->att); free(c->o);
-    free(c->g); free(c->u); free(c->scores); free(c->rope_cs); free(c->q16); free(c->act);
+    free(c->g); free(c->u); free(c->scores); free(c->rope_cs); free(c->qf); free(c->kv_flags); free(c->act);
     trit_pool_free(c->own_pool);
     free(c);
 }
@@ -101,12 +102,13 @@ trit_status trit_ctx_init(const trit_model *m, const trit_ctx_params *p, trit_ct
     c->o = malloc(sizeof(float) * B * E);
     c->g = malloc(sizeof(float) * B * F);
     c->u = malloc(sizeof(float) * B * F);
-    c->scores = malloc(sizeof(float) * (size_t)n_ctx);
+    c->scores = malloc(sizeof(float) * (size_t)hp->n_head * (size_t)n_ctx);
     c->rope_cs = malloc(sizeof(float) * (size_t)B * (size_t)hp->n_rot);
-    c->q16 = malloc(sizeof(uint16_t) * (size_t)hp->head_dim);
+    c->qf = malloc(sizeof(float) * nq);
+    c->kv_flags = calloc(2 * (size_t)hp->n_layer * (size_t)hp->n_head_kv * (size_t)n_ctx, 1);
     c->act = malloc(act_need(m, B));
     if (!c->k_cache || !c->v_cache || !c->x || !c->h || !c->q || !c->k || !c->v || !c->att || !c->o || !c->g ||
-        !c->u || !c->scores || !c->rope_cs || !c->q16 || !c->act) {
+        !c->u || !c->scores || !c->rope_cs || !c->qf || !c->kv_flags || !c->act) {
         trit_ctx_free(c);
         return trit_err(TRIT_ERR_NOMEM, "out of memory for a context of %d positions (KV cache %zu MB)", n_ctx,
                         2 * kv_bytes >> 20);
@@ -256,57 +258,113 @@ static void scale_vec(float *y, size_t n, float s) {
 
 static inline float round16(float x) { return trit_fp16_to_fp32(trit_fp32_to_fp16(x)); }
 
-/* Attention of B tokens (positions pos0..pos0+B-1) over the cache of one layer. */
-static void attention(trit_ctx *c, int32_t layer, int32_t B, int32_t pos0) {
-    const trit_model_info *hp = &c->m->info;
-    const int32_t hd = hp->head_dim, nh = hp->n_head, gqa = hp->n_head / hp->n_head_kv;
-    const size_t nq = (size_t)nh * hd, row = c->kv_row, lofs = (size_t)layer * (size_t)c->n_ctx * row;
-    const int f16 = c->kv_type == TRIT_KV_F16;
-    const uint16_t *k16 = (const uint16_t *)c->k_cache + lofs, *v16 = (const uint16_t *)c->v_cache + lofs;
-    const float *k32 = (const float *)c->k_cache + lofs, *v32 = (const float *)c->v_cache + lofs;
-    const float kq_scale = 1.0f / sqrtf((float)hd);
-    for (int32_t t = 0; t < B; t++) {
-        const int32_t n_kv = pos0 + t + 1;
-        for (int32_t h = 0; h < nh; h++) {
-            const float *q = c->q + (size_t)t * nq + (size_t)h * hd;
-            const size_t ko = (size_t)(h / gqa) * hd;
-            float *out = c->att + (size_t)t * nq + (size_t)h * hd;
-            float mx = -INFINITY;
-            if (f16) for (int32_t i = 0; i < hd; i++) c->q16[i] = trit_fp32_to_fp16(q[i]);
-            for (int32_t j = 0; j < n_kv; j++) {
-                double s = 0;
-                if (f16) {
-                    const uint16_t *kj = k16 + (size_t)j * row + ko;
-                    for (int32_t i = 0; i < hd; i++) s += (double)(trit_fp16_to_fp32(c->q16[i]) * trit_fp16_to_fp32(kj[i]));
-                } else {
-                    const float *kj = k32 + (size_t)j * row + ko;
-                    for (int32_t i = 0; i < hd; i++) s += (double)q[i] * (double)kj[i];
-                }
-                const float w = (float)s * kq_scale;
-                c->scores[j] = w;
-                if (w > mx) mx = w;
+/* q.k and p.v for the gqa query heads of one KV head. The products and sums follow llama.cpp's CPU
+ * backend with an F16 cache: q and the probabilities are rounded to f16, so every product of two halves
+ * is exact in float; q.k sums in 8 float lanes (trit_sum8), p.v in position order. The SIMD twins
+ * (kernels_simd128.c) compute the same bits. */
+void attn_qk_ref(const attn_args *a) {
+    const int32_t hd = a->hd, hd8 = hd & ~7;
+    for (int g = 0; g < a->gqa; g++) {
+        const float *qf = a->qs + (size_t)g * hd;
+        for (int32_t j = 0; j < a->n_kv; j++) {
+            float acc[8] = {0}, s;
+            if (a->f16) {
+                const uint16_t *kj = (const uint16_t *)a->k + (size_t)j * a->row;
+                for (int32_t i = 0; i < hd8; i++) acc[i % 8] += qf[i] * trit_fp16_to_fp32(kj[i]);
+                s = trit_sum8(acc);
+                for (int32_t i = hd8; i < hd; i++) s += qf[i] * trit_fp16_to_fp32(kj[i]);
+            } else {
+                const float *kj = (const float *)a->k + (size_t)j * a->row;
+                for (int32_t i = 0; i < hd8; i++) acc[i % 8] += qf[i] * kj[i];
+                s = trit_sum8(acc);
+                for (int32_t i = hd8; i < hd; i++) s += qf[i] * kj[i];
             }
-            double sum = 0;
-            for (int32_t j = 0; j < n_kv; j++) {
-                const float e = expf(c->scores[j] - mx);
-                c->scores[j] = e;
-                sum += e;
-            }
-            const float inv = (float)(1.0 / sum);
-            for (int32_t j = 0; j < n_kv; j++) {
-                c->scores[j] *= inv;
-                if (f16) c->scores[j] = round16(c->scores[j]);
-            }
-            for (int32_t i = 0; i < hd; i++) out[i] = 0;
-            /* out[i] = sum_j p_j v_j[i]; accumulate in double per output */
-            for (int32_t i = 0; i < hd; i++) {
-                double s = 0;
-                if (f16) for (int32_t j = 0; j < n_kv; j++) s += (double)(c->scores[j] * trit_fp16_to_fp32(v16[(size_t)j * row + ko + i]));
-                else for (int32_t j = 0; j < n_kv; j++) s += (double)c->scores[j] * (double)v32[(size_t)j * row + ko + i];
-                out[i] = (float)s;
-            }
+            a->scores[(size_t)g * a->n_kv + j] = s * a->kq_scale;
         }
     }
+}
+
+void attn_pv_ref(const attn_args *a) {
+    for (int g = 0; g < a->gqa; g++) {
+        const float *p = a->scores + (size_t)g * a->n_kv;
+        for (int32_t i = 0; i < a->hd; i++) {
+            float s = 0;
+            if (a->f16) for (int32_t j = 0; j < a->n_kv; j++) s += p[j] * trit_fp16_to_fp32(((const uint16_t *)a->v)[(size_t)j * a->row + i]);
+            else for (int32_t j = 0; j < a->n_kv; j++) s += p[j] * ((const float *)a->v)[(size_t)j * a->row + i];
+            a->out[(size_t)g * a->hd + i] = s;
+        }
+    }
+}
+
+/* softmax of scores[0..n) in place (double sum, float probabilities; f16-rounded with an F16 cache) */
+static void softmax(float *sc, int32_t n, int f16) {
+    float mx = -INFINITY;
+    for (int32_t j = 0; j < n; j++) if (sc[j] > mx) mx = sc[j];
+    double sum = 0;
+    for (int32_t j = 0; j < n; j++) {
+        const float e = expf(sc[j] - mx);
+        sc[j] = e;
+        sum += e;
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int32_t j = 0; j < n; j++) {
+        sc[j] *= inv;
+        if (f16) sc[j] = round16(sc[j]);
+    }
+}
+
+typedef struct { trit_ctx *c; int32_t layer, t, pos0; } attn_job;
+
+/* One token, one KV head and its gqa query heads: a chunk of the attention job. */
+static void attn_chunk(void *arg, int32_t kvh) {
+    const attn_job *J = arg;
+    trit_ctx *c = J->c;
+    const trit_model_info *hp = &c->m->info;
+    const int32_t hd = hp->head_dim, gqa = hp->n_head / hp->n_head_kv, n_kv = J->pos0 + J->t + 1;
+    const size_t nq = (size_t)hp->n_head * hd, lofs = (size_t)J->layer * (size_t)c->n_ctx * c->kv_row;
+    const size_t head0 = (size_t)kvh * gqa, esz = c->kv_type == TRIT_KV_F16 ? 2 : 4;
+    const float *q = c->q + (size_t)J->t * nq + head0 * hd;
+    attn_args a;
+    a.f16 = c->kv_type == TRIT_KV_F16;
+    a.qs = c->qf + head0 * hd;
+    for (size_t i = 0; i < (size_t)gqa * hd; i++) c->qf[head0 * hd + i] = a.f16 ? round16(q[i]) : q[i];
+    a.k = (const uint8_t *)c->k_cache + (lofs + (size_t)kvh * hd) * esz;
+    a.v = (const uint8_t *)c->v_cache + (lofs + (size_t)kvh * hd) * esz;
+    const size_t fl = ((size_t)J->layer * hp->n_head_kv + (size_t)kvh) * (size_t)c->n_ctx;
+    a.kflags = c->kv_flags + fl;
+    a.vflags = c->kv_flags + (size_t)hp->n_layer * hp->n_head_kv * c->n_ctx + fl;
+    a.row = c->kv_row;
+    a.n_kv = n_kv;
+    a.hd = hd;
+    a.gqa = gqa;
+    a.kq_scale = 1.0f / sqrtf((float)hd);
+    a.scores = c->scores + head0 * (size_t)c->n_ctx;
+    a.out = c->att + (size_t)J->t * nq + head0 * hd;
+    /* scores of head g at scores + g * n_kv (packed for the kernels) */
+#ifdef TRIT_OPT_KERNELS
+    if (attn_qk_opt(&a))
+#endif
+        attn_qk_ref(&a);
+    for (int g = 0; g < gqa; g++) softmax(a.scores + (size_t)g * n_kv, n_kv, a.f16);
+#ifdef TRIT_OPT_KERNELS
+    if (attn_pv_opt(&a))
+#endif
+        attn_pv_ref(&a);
+}
+
+/* Attention of B tokens (positions pos0..pos0+B-1) over the cache of one layer: per token, one pool
+ * job whose chunks are the KV heads. */
+static void attention(trit_ctx *c, int32_t layer, int32_t B, int32_t pos0) {
+    for (int32_t t = 0; t < B; t++) {
+        attn_job J = {c, layer, t, pos0};
+        pool_run(c->pool, attn_chunk, &J, c->m->info.n_head_kv);
+    }
+}
+
+/* a half the SIMD kernels' 2-op conversion does not handle: subnormal, inf or NaN */
+static inline int half_special(uint16_t h) {
+    const int e = h & 0x7c00;
+    return (e == 0 && (h & 0x3ff)) || e == 0x7c00;
 }
 
 static void store_kv(trit_ctx *c, int32_t layer, int32_t B, int32_t pos0) {
@@ -314,6 +372,19 @@ static void store_kv(trit_ctx *c, int32_t layer, int32_t B, int32_t pos0) {
     if (c->kv_type == TRIT_KV_F16) {
         uint16_t *kd = (uint16_t *)c->k_cache + base, *vd = (uint16_t *)c->v_cache + base;
         for (size_t i = 0; i < n; i++) { kd[i] = trit_fp32_to_fp16(c->k[i]); vd[i] = trit_fp32_to_fp16(c->v[i]); }
+        const int32_t nkv = c->m->info.n_head_kv, hd = c->m->info.head_dim;
+        const size_t half = (size_t)c->m->info.n_layer * nkv * c->n_ctx;
+        for (int32_t t = 0; t < B; t++)
+            for (int32_t h = 0; h < nkv; h++) {
+                int fk = 0, fv = 0;
+                for (int32_t i = 0; i < hd; i++) {
+                    fk |= half_special(kd[(size_t)t * row + (size_t)h * hd + i]);
+                    fv |= half_special(vd[(size_t)t * row + (size_t)h * hd + i]);
+                }
+                const size_t f = ((size_t)layer * nkv + (size_t)h) * c->n_ctx + (size_t)(pos0 + t);
+                c->kv_flags[f] = (uint8_t)fk;
+                c->kv_flags[half + f] = (uint8_t)fv;
+            }
     } else {
         memcpy((float *)c->k_cache + base, c->k, n * sizeof(float));
         memcpy((float *)c->v_cache + base, c->v, n * sizeof(float));

@@ -55,6 +55,12 @@ static inline uint16_t trit_fp32_to_fp16(float f) {
     return (uint16_t)(sign | r);
 }
 
+/* The fixed order in which 8 float lanes are summed (lane = index mod 8) by the F16/F32 dot products and
+ * the attention scores: what two f32x4 accumulators give, so SIMD twins match the scalar code bitwise. */
+static inline float trit_sum8(const float a[8]) {
+    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
 static inline float trit_bf16_to_fp32(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16; float f; memcpy(&f, &bits, 4); return f;
 }

@@ -235,3 +235,6 @@ int mat_mul_rows_opt(const trit_mat *w, const void *act, const float *x, int32_t
     if (trit_force_ref) return -1;
     return simd128_mul_rows(w, act, x, n_tok, y, r0, r1);
 }
+
+int attn_qk_opt(const attn_args *a) { return trit_force_ref ? -1 : simd128_attn_qk(a); }
+int attn_pv_opt(const attn_args *a) { return trit_force_ref ? -1 : simd128_attn_pv(a); }

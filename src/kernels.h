@@ -73,7 +73,9 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
                      int32_t r1);
 void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1);
 void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab);
-/* F16 activations: x rounded to f16 (the reference's act) -> f32 at act + tl_table_offset() */
+/* F16 activations: x rounded to f16 (the reference's act) -> f32 * 2^56 at act + tl_table_offset() */
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out);
+int simd128_attn_qk(const attn_args *a);   /* 0 if done, -1 (head_dim % 8, ...) */
+int simd128_attn_pv(const attn_args *a);
 
 #endif

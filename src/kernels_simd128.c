@@ -1,7 +1,8 @@
 /* kernels_simd128.c: WebAssembly SIMD128 kernels behind kernels.h (dispatch in kernels.c):
  *   - TL layout TQ2_0 / I2_S (the repacked ternary matrices): 16-row table lookups, see kernels.h;
  *   - GGUF layout TQ2_0 / TQ1_0 / I2_S (matrices that were not repacked, and TQ1_0 always);
- *   - F16 and F32 (LM heads, float models).
+ *   - F16 and F32 (LM heads, float models);
+ *   - the attention's q.k and p.v (F16 and F32 KV cache).
  * Compiled with -msimd128 -DTRIT_OPT_KERNELS into build/wasm/trit-simd*.wasm; with -mrelaxed-simd
  * (clang-19: trit-relaxed.wasm) the table lookups use i8x16.relaxed_swizzle, which is exact for our
  * indices (all < 16), so every build computes the same bits. Without SIMD128 every entry declines.
@@ -539,6 +540,74 @@ INLINE void mm_float(const int f16, const trit_mat *w, const float *xs, int32_t 
     }
 }
 
+/* ---- attention (quant.h's attn_args): the q.k scores and the p.v sums of the gqa query heads of one
+ * KV head, the same bits as forward.c's attn_qk_ref / attn_pv_ref. F16 cache: halves converted as for
+ * the F16 matmuls (fast path on rows whose flag says they hold only normal or zero halves; the
+ * operand they meet is scaled by 2^56 and the sums scaled back), and each K/V chunk converted once for
+ * all the query heads that read it. */
+
+#define ATTN_MAXQ 2048   /* gqa * head_dim floats of scaled q on the stack */
+
+int simd128_attn_qk(const attn_args *a) {
+    const int32_t hd = a->hd, n_kv = a->n_kv, G = a->gqa;
+    if (hd % 8 || G * hd > ATTN_MAXQ) return -1;
+    float qh[ATTN_MAXQ], ql[ATTN_MAXQ];   /* q * 2^56 (fast rows), q * 2^-56 (exact rows) */
+    const float sh = a->f16 ? 0x1p56f : 1.0f, sl = a->f16 ? 0x1p-56f : 1.0f, back = a->f16 ? 0x1p56f : 1.0f;
+    for (int32_t i = 0; i < G * hd; i++) { qh[i] = a->qs[i] * sh; ql[i] = a->qs[i] * sl; }
+    for (int g0 = 0; g0 < G; g0 += 4) {
+        const int Gn = G - g0 < 4 ? G - g0 : 4;
+        for (int32_t j = 0; j < n_kv; j++) {
+            v128_t acc[4][2];
+            for (int g = 0; g < Gn; g++) acc[g][0] = acc[g][1] = wasm_f32x4_splat(0.0f);
+            const int exact = a->f16 && (!a->kflags || a->kflags[j]);
+            const float *qq = exact ? ql : qh;
+            for (int32_t c = 0; c < hd; c += 8) {
+                v128_t kl, kh;
+                if (a->f16) f16_w8((const uint16_t *)a->k + (size_t)j * a->row + c, exact, &kl, &kh);
+                else { const float *kj = (const float *)a->k + (size_t)j * a->row + c; kl = wasm_v128_load(kj); kh = wasm_v128_load(kj + 4); }
+                for (int g = 0; g < Gn; g++) {
+                    const float *qg = qq + (size_t)(g0 + g) * hd + c;
+                    acc[g][0] = wasm_f32x4_add(acc[g][0], wasm_f32x4_mul(wasm_v128_load(qg), kl));
+                    acc[g][1] = wasm_f32x4_add(acc[g][1], wasm_f32x4_mul(wasm_v128_load(qg + 4), kh));
+                }
+            }
+            for (int g = 0; g < Gn; g++) a->scores[(size_t)(g0 + g) * n_kv + j] = fsum(acc[g][0], acc[g][1]) * back * a->kq_scale;
+        }
+    }
+    return 0;
+}
+
+int simd128_attn_pv(const attn_args *a) {
+    const int32_t hd = a->hd, n_kv = a->n_kv, G = a->gqa;
+    if (hd % 8) return -1;
+    const float sh = a->f16 ? 0x1p56f : 1.0f, sl = a->f16 ? 0x1p-56f : 1.0f, back = a->f16 ? 0x1p56f : 1.0f;
+    for (int g0 = 0; g0 < G; g0 += 4) {
+        const int Gn = G - g0 < 4 ? G - g0 : 4;
+        for (int32_t c = 0; c < hd; c += 8) {
+            v128_t acc[4][2];
+            for (int g = 0; g < Gn; g++) acc[g][0] = acc[g][1] = wasm_f32x4_splat(0.0f);
+            for (int32_t j = 0; j < n_kv; j++) {
+                const int exact = a->f16 && (!a->vflags || a->vflags[j]);
+                v128_t vl, vh;
+                if (a->f16) f16_w8((const uint16_t *)a->v + (size_t)j * a->row + c, exact, &vl, &vh);
+                else { const float *vj = (const float *)a->v + (size_t)j * a->row + c; vl = wasm_v128_load(vj); vh = wasm_v128_load(vj + 4); }
+                const float s = exact ? sl : sh;
+                for (int g = 0; g < Gn; g++) {
+                    const v128_t p = wasm_f32x4_splat(a->scores[(size_t)(g0 + g) * n_kv + j] * s);
+                    acc[g][0] = wasm_f32x4_add(acc[g][0], wasm_f32x4_mul(p, vl));
+                    acc[g][1] = wasm_f32x4_add(acc[g][1], wasm_f32x4_mul(p, vh));
+                }
+            }
+            for (int g = 0; g < Gn; g++) {
+                float *o = a->out + (size_t)(g0 + g) * hd + c;
+                wasm_v128_store(o, wasm_f32x4_mul(acc[g][0], wasm_f32x4_splat(back)));
+                wasm_v128_store(o + 4, wasm_f32x4_mul(acc[g][1], wasm_f32x4_splat(back)));
+            }
+        }
+    }
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 int simd128_available(void) { return 1; }
@@ -574,5 +643,7 @@ void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, floa
 }
 void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) { tl_build_tables_ref(q, n_in, tab); }
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out) { (void)a16; (void)n; (void)out; }
+int simd128_attn_qk(const attn_args *a) { (void)a; return -1; }
+int simd128_attn_pv(const attn_args *a) { (void)a; return -1; }
 
 #endif

@@ -34,6 +34,7 @@ struct trit_pool {
     _Atomic int32_t stop;
     _Atomic int32_t n_joined;       /* workers inside their loop */
     _Atomic int32_t n_sleeping;     /* workers asleep (or about to) on seq */
+    _Atomic int32_t caller_waits;   /* the caller sleeps on done (wasm) */
     int32_t n_threads;
 #if POOL_NATIVE
     pthread_mutex_t mu;
@@ -55,7 +56,11 @@ static void work_on(trit_pool *p, uint64_t job, pool_fn fn, void *arg, int32_t n
     while ((t >> 32) == job && (int64_t)(t & 0xffffffffu) < n) {
         if (atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel, memory_order_acquire)) {
             fn(arg, (int32_t)(t & 0xffffffffu));
-            atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+            if (atomic_fetch_add(&p->done, 1) + 1 == n && atomic_load(&p->caller_waits)) {
+#if defined(__wasm_atomics__)
+                __builtin_wasm_memory_atomic_notify((int *)&p->done, 1);
+#endif
+            }
             t = atomic_load_explicit(&p->ticket, memory_order_acquire);
         }
     }
@@ -134,7 +139,16 @@ void pool_run(trit_pool *p, pool_fn fn, void *arg, int32_t n_chunks) {
         if (spin % SPIN_CALLER == 0) sched_yield();
     }
 #else
-    while (atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks) cpu_relax();
+    /* spin a while (the others finish their last chunks), then sleep until the last one notifies */
+    for (int spin = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_chunks; spin++) {
+        if (spin < SPIN_CALLER * 10) { cpu_relax(); continue; }
+#if defined(__wasm_atomics__)
+        atomic_store(&p->caller_waits, 1);   /* seq_cst, paired with the finisher's load */
+        const int32_t d = atomic_load(&p->done);
+        if (d < n_chunks) __builtin_wasm_memory_atomic_wait32((int *)&p->done, d, 1000000 /* ns */);
+        atomic_store(&p->caller_waits, 0);
+#endif
+    }
 #endif
 }
 

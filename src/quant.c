@@ -269,14 +269,10 @@ void mat_quantize_act(const trit_mat *w, const float *x, int32_t n_tok, void *ac
 
 int trit_force_ref = 0;
 
-/* F16/F32 dot products accumulate in 8 lanes (lane = column mod 8), combined in this fixed order:
+/* F16/F32 dot products accumulate in 8 lanes (lane = column mod 8), combined in a fixed order (trit_sum8):
  * exactly what the SIMD128 kernels compute, so every build gives the same bits. F16: float lanes (the
  * products of two halves are exact in float; llama.cpp's f16 dot accumulates in float too). F32:
  * double lanes of exact products, as precise as a sequential double sum. */
-static inline float sum8(const float a[8]) {
-    return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
 static inline double sum8d(const double a[8]) {
     return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
 }
@@ -311,7 +307,7 @@ void mat_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_
                 float acc[8] = {0};
                 const int32_t n8 = n & ~7;
                 for (int32_t i = 0; i < n8; i++) acc[i % 8] += trit_fp16_to_fp32(wf[i]) * trit_fp16_to_fp32(af[i]);
-                v = sum8(acc);
+                v = trit_sum8(acc);
                 for (int32_t i = n8; i < n; i++) v += trit_fp16_to_fp32(wf[i]) * trit_fp16_to_fp32(af[i]);
                 break;
             }

@@ -72,6 +72,24 @@ size_t mat_opt_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok);
 void mat_opt_prepare(const trit_mat *w, void *act, int32_t n_tok);   /* after mat_quantize_act's reference part */
 extern int trit_force_ref;
 
+/* ---- attention: the gqa query heads that share one KV head, for one token (forward.c) ---- */
+typedef struct {
+    const float *qs;                /* [gqa][hd] the queries (rounded to f16 with an F16 cache) */
+    const void *k, *v;              /* this KV head's cache rows: element (j, i) at [j * row + i], f16 or f32 */
+    const uint8_t *kflags, *vflags; /* per row j: nonzero if its halves include a subnormal, inf or NaN
+                                     * (builds with optimised kernels; NULL: not known) */
+    size_t row;
+    int32_t n_kv, hd, gqa, f16;
+    float kq_scale;
+    float *scores;                  /* [gqa][n_kv]: q.k * kq_scale, then (the caller) the probabilities */
+    float *out;                     /* [gqa][hd]: sum_j p_j v_j */
+} attn_args;
+void attn_qk_ref(const attn_args *a);
+void attn_pv_ref(const attn_args *a);
+/* optimised twins (kernels_simd128.c): 0 when done, -1 to fall back to the reference */
+int attn_qk_opt(const attn_args *a);
+int attn_pv_opt(const attn_args *a);
+
 /* Row r of an embedding-like matrix dequantized to float (n_in values). */
 void mat_get_row(const trit_mat *w, int32_t r, float *out);
 

@@ -160,6 +160,63 @@ static void test_tables(void) {
     CHECK(ok, "table entries");
 }
 
+/* attention q.k / p.v: SIMD twins == forward.c's references, F16 (halves of every kind, rows flagged
+ * or not) and F32 caches, head sizes and GQA groups of the real models */
+static void test_attention(void) {
+    const int32_t hds[] = {64, 96, 128}, gqas[] = {1, 2, 4, 5}, nkvs[] = {1, 3, 17, 64};
+    for (int f16 = 0; f16 < 2; f16++)
+        for (int a_ = 0; a_ < 3; a_++)
+            for (int b = 0; b < 4; b++)
+                for (int c = 0; c < 4; c++) {
+                    const int32_t hd = hds[a_], gqa = gqas[b], n_kv = nkvs[c], row = hd * 3 + 8;
+                    float *q = malloc(sizeof(float) * gqa * hd), *s1 = malloc(sizeof(float) * gqa * n_kv),
+                          *s2 = malloc(sizeof(float) * gqa * n_kv), *o1 = malloc(sizeof(float) * gqa * hd),
+                          *o2 = malloc(sizeof(float) * gqa * hd);
+                    void *k = malloc((size_t)n_kv * row * 4), *v = malloc((size_t)n_kv * row * 4);
+                    uint8_t *kf = malloc((size_t)n_kv), *vf = malloc((size_t)n_kv);
+                    for (int32_t i = 0; i < gqa * hd; i++) q[i] = f16 ? trit_fp16_to_fp32(trit_fp32_to_fp16(frnd() * 3)) : frnd() * 3;
+                    for (int32_t j = 0; j < n_kv; j++) {
+                        kf[j] = vf[j] = 0;
+                        for (int32_t i = 0; i < row; i++) {
+                            float x = frnd() * (rnd() % 16 ? 2.0f : 1e-6f);   /* some tiny: f16 subnormals */
+                            if (rnd() % 32 == 0) x = 0;
+                            float y = frnd() * (rnd() % 16 ? 2.0f : 1e-6f);
+                            if (f16) {
+                                const uint16_t hk = trit_fp32_to_fp16(x), hv = trit_fp32_to_fp16(y);
+                                ((uint16_t *)k)[(size_t)j * row + i] = hk;
+                                ((uint16_t *)v)[(size_t)j * row + i] = hv;
+                                kf[j] |= (hk & 0x7c00) == 0 && (hk & 0x3ff);
+                                vf[j] |= (hv & 0x7c00) == 0 && (hv & 0x3ff);
+                            } else {
+                                ((float *)k)[(size_t)j * row + i] = x;
+                                ((float *)v)[(size_t)j * row + i] = y;
+                            }
+                        }
+                    }
+                    for (int flags = 0; flags < 2; flags++) {
+                        attn_args a = {q, k, v, flags ? kf : NULL, flags ? vf : NULL, (size_t)row, n_kv, hd, gqa, f16,
+                                       0.125f, s1, o1};
+                        attn_qk_ref(&a);
+                        a.scores = s2;
+                        const int rc = attn_qk_opt(&a);
+                        CHECK(rc == (TRIT_TEST_EXPECT_SIMD ? 0 : -1), "attn_qk_opt handled");
+                        if (rc) attn_qk_ref(&a);
+                        CHECK(!memcmp(s1, s2, sizeof(float) * gqa * n_kv), "q.k f16 %d hd %d gqa %d n_kv %d flags %d", f16, hd,
+                              gqa, n_kv, flags);
+                        for (int32_t j = 0; j < gqa * n_kv; j++)   /* probabilities as the softmax gives them */
+                            s1[j] = s2[j] = f16 ? trit_fp16_to_fp32(trit_fp32_to_fp16(fabsf(frnd()) / n_kv)) : fabsf(frnd()) / n_kv;
+                        a.scores = s1;
+                        a.out = o1;
+                        attn_pv_ref(&a);
+                        a.out = o2;
+                        if (attn_pv_opt(&a)) attn_pv_ref(&a);
+                        CHECK(!memcmp(o1, o2, sizeof(float) * gqa * hd), "p.v f16 %d hd %d gqa %d n_kv %d flags %d", f16, hd,
+                              gqa, n_kv, flags);
+                    }
+                    free(q); free(s1); free(s2); free(o1); free(o2); free(k); free(v); free(kf); free(vf);
+                }
+}
+
 static int g_quick;   /* `quick`: fewer batch sizes (the native ASan run of the portable half) */
 
 static void test_kernels(void) {
@@ -272,6 +329,7 @@ int main(int argc, char **argv) {
     g_quick = argc > 1 && !strcmp(argv[1], "quick");
     CHECK(simd128_available() == TRIT_TEST_EXPECT_SIMD, "SIMD128 kernels %s", TRIT_TEST_EXPECT_SIMD ? "built in" : "absent");
     test_tables();
+    test_attention();
     test_kernels();
     return test_summary();
 }
