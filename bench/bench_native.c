@@ -1,6 +1,6 @@
 /* bench_native.c: bench/bench.mjs's child for the native build of the same C core (gcc -O3
  * -march=native, the scalar reference kernels auto-vectorised, pthreads): the same measurements on one
- * model, one JSON line on stdout.   usage: trit_bench_native MODEL.gguf THREADS N_CTX */
+ * model, one JSON line on stdout.   usage: trit_bench_native MODEL.gguf THREADS N_CTX PROMPT DECODE REPS */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +32,10 @@ static void die(const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: %s MODEL THREADS N_CTX\n", argv[0]); return 2; }
-    const int threads = atoi(argv[2]), n_ctx = atoi(argv[3]);
-    const int prompt = 32, n_decode = 16, reps = 3, ks[4] = {1, 2, 4, 8};
+    if (argc < 7) { fprintf(stderr, "usage: %s MODEL THREADS N_CTX PROMPT DECODE REPS\n", argv[0]); return 2; }
+    const int threads = atoi(argv[2]), n_ctx = atoi(argv[3]), prompt = atoi(argv[4]), n_decode = atoi(argv[5]);
+    const int reps = atoi(argv[6]), ks[4] = {1, 2, 4, 8};
+    if (prompt < 1 || prompt > 64 || n_decode < 1 || reps < 1) { fprintf(stderr, "bad counts\n"); return 2; }
     double t0 = now();
     FILE *f = fopen(argv[1], "rb");
     if (!f) { perror(argv[1]); return 1; }

@@ -70,8 +70,11 @@ INLINE void unpack_tq2_0(const block_tq2_0 *b, v128_t s[32]) {
 
 /* TQ1_0 trit of byte b at power p = 3^l: ((b * p mod 256) * 3) >> 8, minus 1 */
 INLINE v128_t tq1_s(v128_t b, v128_t p) {
-    const v128_t q = wasm_v128_and(wasm_i16x8_mul(b, p), wasm_i16x8_splat(0xff));
-    return wasm_i16x8_sub(wasm_u16x8_shr(wasm_i16x8_mul(q, wasm_i16x8_splat(3)), 8), wasm_i16x8_splat(1));
+    /* with u = b * p = 256 h + t (t = u mod 256, u < 2^15): (3 t) >> 8 = ((3 u) >> 8) - 3 h. No mask:
+     * clang-19 narrows a multiply whose low byte alone is used to i8, which wasm lacks (scalarized: 10x) */
+    const v128_t u = wasm_i16x8_mul(b, p), h = wasm_u16x8_shr(u, 8);
+    const v128_t t3 = wasm_i16x8_sub(wasm_u16x8_shr(wasm_i16x8_add(u, wasm_i16x8_shl(u, 1)), 8), wasm_i16x8_add(h, wasm_i16x8_shl(h, 1)));
+    return wasm_i16x8_sub(t3, wasm_i16x8_splat(1));
 }
 
 /* TQ1_0: elements l*32 + m from qs[m] (l < 5), 160 + l*16 + m from qs[32 + m] (l < 5),

@@ -314,13 +314,70 @@ static void bench(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_t n_
     free(data); free(x); free(y); free(act);
 }
 
+/* TRIT_TEST_BENCH="mem N_IN N_OUT COPIES": one decode pass over COPIES copies of a TL TQ2_0 matrix
+ * (hundreds of MB: from DRAM) against the same matrix in cache and a plain streaming read */
+static uint32_t stream_read(const uint8_t *p, size_t n) {
+    uint64_t a = 0, b = 0;
+    for (size_t i = 0; i + 16 <= n; i += 16) { uint64_t u, v; memcpy(&u, p + i, 8); memcpy(&v, p + i + 8, 8); a += u; b ^= v; }
+    return (uint32_t)(a ^ b);
+}
+
+static void bench_mem(int32_t n_in, int32_t n_out, int copies) {
+    trit_mat w;
+    uint8_t *data = make_weights(TT_TQ2_0, n_in, n_out, &w);
+    mat_tl_repack(&w);
+    const size_t nb = w.row_bytes * (size_t)n_out;
+    uint8_t *big = malloc(nb * (size_t)copies);
+    for (int c = 0; c < copies; c++) memcpy(big + (size_t)c * nb, data, nb);
+    float *x = malloc(sizeof(float) * (size_t)n_in), *y = malloc(sizeof(float) * (size_t)n_out);
+    make_x(x, n_in, 1);
+    void *act = malloc(mat_act_bytes(TT_TQ2_0, n_in, 1));
+    mat_quantize_act(&w, x, 1, act);
+    double cache = 1e9, dram = 1e9, str = 1e9;
+    volatile uint32_t sink = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now_s();
+        for (int c = 0; c < copies; c++) mat_mul_rows(&w, act, x, 1, y, 0, n_out);
+        double t = now_s() - t0;
+        if (t < cache) cache = t;
+        t0 = now_s();
+        for (int c = 0; c < copies; c++) { trit_mat wc = w; wc.data = big + (size_t)c * nb; mat_mul_rows(&wc, act, x, 1, y, 0, n_out); }
+        t = now_s() - t0;
+        if (t < dram) dram = t;
+        t0 = now_s();
+        sink ^= stream_read(big, nb * (size_t)copies);
+        t = now_s() - t0;
+        if (t < str) str = t;
+    }
+    const double bytes = (double)nb * copies;
+    printf("TL TQ2_0 %d x %d x %d copies (%.0f MB): in cache %.2f GB/s, from memory %.2f GB/s, stream %.2f GB/s"
+           " -> roofline %.2f\n", n_in, n_out, copies, bytes / 1e6, bytes / cache / 1e9, bytes / dram / 1e9, bytes / str / 1e9,
+           str / dram);
+    free(big); free(data); free(x); free(y); free(act);
+    (void)sink;
+}
+
 int main(int argc, char **argv) {
     (void)read_oracle;
-    if (argc > 1 && !strcmp(argv[1], "bench")) {   /* bench [n_in n_out]: 2b-shape FFN matrix by default */
-        const int32_t n_in = argc > 3 ? atoi(argv[2]) : 2560, n_out = argc > 3 ? atoi(argv[3]) : 6912;
+    /* bench [n_in n_out [f16_kind [f16_scan]]] (or TRIT_TEST_BENCH="n_in n_out ..."): 2b FFN shape by default */
+    const char *be = getenv("TRIT_TEST_BENCH");
+    if (be && !strncmp(be, "mem", 3)) {
+        int32_t n_in = 2560, n_out = 6912, copies = 100;
+        sscanf(be + 3, "%d %d %d", &n_in, &n_out, &copies);
+        bench_mem(n_in, n_out, copies);
+        return 0;
+    }
+    if ((argc > 1 && !strcmp(argv[1], "bench")) || be) {
+        int32_t n_in = 2560, n_out = 6912, kind = 2, scan = 1;
+        if (be) sscanf(be, "%d %d %d %d", &n_in, &n_out, &kind, &scan);
+        else {
+            if (argc > 3) { n_in = atoi(argv[2]); n_out = atoi(argv[3]); }
+            if (argc > 4) kind = atoi(argv[4]);
+            if (argc > 5) scan = atoi(argv[5]);
+        }
         const int32_t toks[] = {1, 4, 16};
-        g_f16_kind = argc > 4 ? atoi(argv[4]) : 2;
-        g_f16_scan = argc > 5 ? atoi(argv[5]) : 1;
+        g_f16_kind = kind;
+        g_f16_scan = scan;
         const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_TQ2_0, 0}, {TT_I2_S, 1}, {TT_TQ1_0, 0}, {TT_F16, 0}};
         for (int c = 0; c < 5; c++)
             for (int k = 0; k < 3; k++) bench(cases[c].type, cases[c].tl, n_in, n_out, toks[k]);
