@@ -355,10 +355,12 @@ class TritServer {
                 else if (!res.writableEnded) res.destroy();
             } else {
                 const a = errorAnswer(e);
-                if (a.status >= 500) this.stats.errors++;
-                if (a.status === 429) this.stats.rejected++;
-                if (a.status >= 500) this.o.log(`trit serve: ${req.method} ${route}: ${(e && e.stack) || e}`);
-                this._send(res, a, { close: a.status === 413 });
+                if (a.status === 429 || a.status === 503) this.stats.rejected++;
+                else if (a.status >= 500) {
+                    this.stats.errors++;
+                    this.o.log(`trit serve: ${req.method} ${route}: ${(e && e.stack) || e}`);
+                }
+                this._send(res, a);
             }
         } finally {
             if (route.startsWith('/v1/') && req.method === 'POST') {
@@ -545,20 +547,30 @@ function tooLarge(limit) {
     return httpError(413, 'invalid_request_error', 'request_too_large', `the request body exceeds ${limit} bytes`);
 }
 
-/** The request body, at most `limit` bytes (413 beyond; the rest is drained, and the connection closes). */
+const DRAIN_MAX = 64 << 20;       // bytes of an oversized body read (and dropped) before the connection is cut
+
+/**
+ * The request body, at most `limit` bytes; beyond, a 413. The rest of an oversized body is read and
+ * dropped (up to DRAIN_MAX), so that the client, still sending, gets to read the answer instead of a
+ * connection reset.
+ */
 function readBody(req, limit) {
     return new Promise((resolve, reject) => {
-        const declared = Number(req.headers['content-length']);
-        if (declared > limit) { req.resume(); reject(tooLarge(limit)); return; }
         const parts = [];
         let n = 0, done = false;
         const fail = e => { if (!done) { done = true; reject(e); } };
-        req.on('data', b => {
-            if (done) return;
+        const drain = () => {
+            parts.length = 0;
+            req.on('data', b => { n += b.length; if (n > DRAIN_MAX) req.socket.destroy(); });
+            fail(tooLarge(limit));
+        };
+        if (Number(req.headers['content-length']) > limit) { drain(); return; }
+        const onData = b => {
             n += b.length;
-            if (n > limit) { fail(tooLarge(limit)); return; }
+            if (n > limit) { req.off('data', onData); drain(); return; }
             parts.push(b);
-        });
+        };
+        req.on('data', onData);
         req.on('end', () => { if (!done) { done = true; resolve(Buffer.concat(parts, n)); } });
         req.on('error', e => fail(httpError(400, 'invalid_request_error', 'bad_request', `reading the body failed: ${e.message}`)));
         req.on('aborted', () => fail(abortReason()));

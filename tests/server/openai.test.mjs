@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, directEngine, until, collect, request, MODEL_ID } from './helpers.mjs';
+import { startServer, directEngine, until, collect, request, MODEL_ID, DRAFT } from './helpers.mjs';
 
 const MESSAGES = [{ role: 'system', content: 'You are brief.' }, { role: 'user', content: 'Tell me a story about a cat.' }];
 
@@ -161,4 +161,21 @@ test('--api-key: 401 without the bearer token, 200 with it; /health stays open',
     const h = await fetch(`${srv.url}/health`);
     assert.equal(h.status, 200);
     assert.equal((await h.json()).status, 'ok');
+});
+
+test('--draft: speculative decoding serves the target\'s own greedy text', async t => {
+    const srv = await startServer(['--draft', DRAFT]);
+    t.after(() => srv.stop());
+    const direct = await directEngine();
+    t.after(() => direct.unload());
+    const client = new OpenAI({ baseURL: srv.base, apiKey: 'unused', maxRetries: 0 });
+    for (const body of [{ messages: MESSAGES, max_tokens: 24, temperature: 0 }, { prompt: 'Once upon a time', max_tokens: 24, temperature: 0 }]) {
+        const chat = !!body.messages;
+        const want = await (chat ? direct.chat.completions : direct.completions).create(body);
+        const r = await (chat ? client.chat.completions : client.completions).create(body);
+        const text = x => (chat ? x.choices[0].message.content : x.choices[0].text);
+        assert.equal(text(r), text(want));
+        assert.equal(r.usage.completion_tokens, want.usage.completion_tokens);
+        assert.ok(r.usage.extra.speculative && r.usage.extra.speculative.rounds > 0, 'the draft proposed tokens');
+    }
 });
