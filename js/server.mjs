@@ -383,6 +383,13 @@ class TritServer {
             if (!get) throw notAllowed('GET');
             return this._send(res, { status: 200, body: await this._debugState() });
         }
+        if (route === '/debug/crash' && this.o.debug && this.pool) {
+            // test hook: makes engine 0's target worker die for real (the crash-recovery path)
+            if (req.method !== 'POST') throw notAllowed('POST');
+            req.resume();
+            await this.pool.engines[0]._debugCrash('target', 'exit');
+            return this._send(res, { status: 200, body: { crashed: true } });
+        }
         const known = ['/v1/models', '/v1/chat/completions', '/v1/completions'];
         if (!known.includes(route) && !route.startsWith('/v1/models/')) {
             throw httpError(404, 'invalid_request_error', 'not_found', `no such endpoint: ${req.method} ${route} ` +
@@ -523,7 +530,8 @@ class TritServer {
     async _debugState() {
         if (typeof globalThis.gc === 'function') globalThis.gc();
         const mem = process.memoryUsage();
-        const engines = this.pool ? await Promise.all(this.pool.engines.map(e => e._debugState ? e._debugState() : {})) : [];
+        const engines = this.pool ? await Promise.all(this.pool.engines.map(e => e._debugState().catch(err => ({ state: e.info.state, error: err.code }))))
+            : [];
         const sockets = await new Promise(r => this.http.getConnections((err, n) => r(err ? -1 : n)));
         return {
             state: this.state, memory: { rss: mem.rss, heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers },

@@ -145,3 +145,36 @@ test('loading: 503 with Retry-After until the engines are up; /health says so', 
 test('a model that cannot load: a clear error and exit code 1', async () => {
     await assert.rejects(startServer([], { model: '/nonexistent/model.gguf' }), e => /cannot load the model/.test(e.message) && /exited \(1\)/.test(e.message));
 });
+
+test('a model worker that dies mid-stream: an error event, then the engine reloads and serves', async t => {
+    const srv = await startServer(['--quiet']);
+    t.after(() => srv.stop());
+    const client = new OpenAI({ baseURL: srv.base, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.completions.create({ prompt: 'Once upon a time', max_tokens: 200, temperature: 0, stream: true });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await request(`${srv.url}/debug/crash`, { body: '' });
+    await assert.rejects(async () => { for (let r = await it.next(); !r.done; r = await it.next()); },
+        e => e.constructor.name === 'APIError' && /worker/i.test(e.message));
+    const st = await srv.state();
+    assert.equal(st.stats.errors, 1);
+    assert.equal(st.active, 0);
+    const r = await client.completions.create({ prompt: 'Hi', max_tokens: 3, temperature: 0 });
+    assert.equal(r.usage.completion_tokens, 3);
+});
+
+test('SIGTERM: running streams end, the process exits 0', async () => {
+    const srv = await startServer(['--quiet']);
+    const client = new OpenAI({ baseURL: srv.base, apiKey: 'unused', maxRetries: 0 });
+    const stream = await client.completions.create({ prompt: 'Once upon a time', max_tokens: 200, temperature: 0, stream: true });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    srv.proc.kill('SIGTERM');
+    // the stream ends early (cut off: an error or a quiet end, never a hang)
+    let n = 0;
+    try { for (let r = await it.next(); !r.done; r = await it.next()) n++; } catch { /* cut off */ }
+    assert.ok(n < 200);
+    const { code } = await srv.exited;
+    assert.equal(code, 0);
+    assert.match(srv.stderr(), /shutting down/);
+});
