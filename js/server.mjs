@@ -364,7 +364,8 @@ class TritServer {
             }
         } finally {
             if (route.startsWith('/v1/') && req.method === 'POST') {
-                this.o.log(`${new Date().toISOString()} ${req.method} ${route} ${res.statusCode}${res.writableFinished ? '' : ' (client gone)'} ` +
+                this.o.log(`${new Date().toISOString()} ${req.method} ${route} ${res.headersSent ? res.statusCode : '-'}` +
+                    `${res.writableFinished ? '' : ' (cut off)'} ` +
                     `${Math.round(performance.now() - t0)}ms`);
             }
         }
@@ -406,7 +407,8 @@ class TritServer {
         }
         if (route.startsWith('/v1/models/')) {
             if (!get) throw notAllowed('GET');
-            const id = decodeURIComponent(route.slice('/v1/models/'.length));
+            let id = route.slice('/v1/models/'.length);
+            try { id = decodeURIComponent(id); } catch { /* not %-encoded text: compare it as it is */ }
             if (id !== this.o.name) throw httpError(404, 'invalid_request_error', 'model_not_found', `the model '${id}' does not exist`, { param: 'model' });
             return this._send(res, { status: 200, body: this._modelObject() });
         }
