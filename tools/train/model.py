@@ -7,12 +7,15 @@
                 a = softmax(q k^T / sqrt(hd) + causal) v      (GQA: q-head h uses kv-head h // (n_head/n_head_kv))
                 x = x + Wo (rms_norm(a) * attn_sub_norm)
                 h = rms_norm(x) * ffn_norm
-                x = x + Wdown (rms_norm(silu(Wgate h) * (Wup h)) * ffn_sub_norm)
+                x = x + Wdown (rms_norm(silu(Wgate h) * (Wup h)) * ffn_sub_norm)   (ffn_act "relu2": relu(.)^2,
+                                                                    arch bitnet-b1.58 = BitNet 2B4T)
     logits = tok_embd . (rms_norm(x) * output_norm)           (tied LM head)
 
 Every projection is a BitLinear (quantization-aware training with straight-through estimators):
   * weights: absmean ternary, per tensor: s = mean|W| (taken in float64, then rounded to fp16 so that
-    a TQ1_0/TQ2_0 block scale holds it exactly), W_q = clamp(round(W / s), -1, 1) * s
+    a TQ1_0/TQ2_0 block scale holds it exactly), W_q = clamp(round(W / s), -1, 1) * s.
+    (weight_quant "absmean": s not rounded, as 1bitLLM; "none": the weights are used as they are,
+    for checkpoints whose weights are already ternary * scale, e.g. unpacked 2B4T ones.)
   * activations: int8 absmax. act_quant="token" (BitNet b1.58): one scale per token,
     x_q = clamp(round(x * 127/max|x|), -128, 127) * max|x|/127. act_quant="block256": one scale per
     256-block of the row, the way llama.cpp's Q8_K quantizes the activations of TQ1_0/TQ2_0 matmuls
@@ -26,6 +29,7 @@ rounded to fp16. It is only for comparing logits with the engine.
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -39,9 +43,16 @@ def weight_scale(w):
     return s.half().float()
 
 
-def weight_quant(w):
-    s = weight_scale(w)
+def weight_quant(w, fp16_scale=True):
+    s = weight_scale(w) if fp16_scale else w.detach().abs().double().mean().float().clamp(min=SCALE_MIN)
     return (w.detach() / s).round().clamp(-1, 1) * s
+
+
+WEIGHT_QUANT = {            # config "weight_quant"
+    "absmean_fp16": weight_quant,                            # trit's trainer (default)
+    "absmean": lambda w: weight_quant(w, fp16_scale=False),  # BitNet b1.58 / 1bitLLM as published
+    "none": lambda w: w.detach(),                            # weights already ternary * scale (packed checkpoints)
+}
 
 
 def act_quant_token(x):
@@ -89,16 +100,17 @@ def act_quant(x, mode):
 
 
 class BitLinear(nn.Linear):
-    def __init__(self, in_features, out_features, act_quant="token"):
+    def __init__(self, in_features, out_features, act_quant="token", weight_quant="absmean_fp16"):
         super().__init__(in_features, out_features, bias=False)
         self.act_quant = act_quant
+        self.wq_fn = WEIGHT_QUANT[weight_quant]
         self.emulate = False
 
     def mode(self):
         return "block256" if self.emulate else self.act_quant
 
     def qweight(self):
-        return _STE.apply(self.weight, weight_quant)
+        return _STE.apply(self.weight, self.wq_fn)
 
     def forward(self, x):
         return F.linear(act_quant(x, self.mode()), self.qweight())
@@ -146,19 +158,22 @@ class Block(nn.Module):
         E, F_ = c["n_embd"], c["n_ff"]
         self.n_head, self.n_head_kv = c["n_head"], c["n_head_kv"]
         self.hd = E // self.n_head
-        aq = c.get("act_quant", "token")
+        q = (c.get("act_quant", "token"), c.get("weight_quant", "absmean_fp16"))
+        self.ffn_act = c.get("ffn_act", "silu")
+        if self.ffn_act not in ("silu", "relu2"):
+            raise ValueError("ffn_act must be silu (arch bitnet) or relu2 (bitnet-b1.58)")
         eps = c["rms_eps"]
         self.attn_norm = RMSNorm(E, eps)
-        self.wq = BitLinear(E, self.n_head * self.hd, aq)
-        self.wk = BitLinear(E, self.n_head_kv * self.hd, aq)
-        self.wv = BitLinear(E, self.n_head_kv * self.hd, aq)
+        self.wq = BitLinear(E, self.n_head * self.hd, *q)
+        self.wk = BitLinear(E, self.n_head_kv * self.hd, *q)
+        self.wv = BitLinear(E, self.n_head_kv * self.hd, *q)
         self.attn_sub_norm = RMSNorm(E, eps)
-        self.wo = BitLinear(self.n_head * self.hd, E, aq)
+        self.wo = BitLinear(self.n_head * self.hd, E, *q)
         self.ffn_norm = RMSNorm(E, eps)
-        self.w_gate = BitLinear(E, F_, aq)
-        self.w_up = BitLinear(E, F_, aq)
+        self.w_gate = BitLinear(E, F_, *q)
+        self.w_up = BitLinear(E, F_, *q)
         self.ffn_sub_norm = RMSNorm(F_, eps)
-        self.w_down = BitLinear(F_, E, aq)
+        self.w_down = BitLinear(F_, E, *q)
         self.emulate = False
 
     def forward(self, x, cos, sin, mask):
@@ -186,7 +201,8 @@ class Block(nn.Module):
         a = a.transpose(1, 2).reshape(B, T, self.n_head * self.hd)
         x = x + self.wo(self.attn_sub_norm(a))
         g, u = bitlinear_shared((self.w_gate, self.w_up), self.ffn_norm(x))
-        x = x + self.w_down(self.ffn_sub_norm(F.silu(g) * u))
+        g = F.silu(g) if self.ffn_act == "silu" else torch.relu(g).square()
+        x = x + self.w_down(self.ffn_sub_norm(g * u))
         return x
 
 
@@ -261,15 +277,22 @@ class Model(nn.Module):
                 sd["model.layers.%d.%s.weight" % (i, hf)] = getattr(L, a).weight
         return {k: v.detach().cpu().float().numpy() for k, v in sd.items()}
 
+    HF_NORM_ALIASES = {"self_attn.inner_attn_ln": "self_attn.attn_sub_norm",     # 2B4T / transformers names
+                       "mlp.ffn_layernorm": "mlp.ffn_sub_norm"}
+
     def load_hf_state_dict(self, sd):
+        """sd: {HF name: float32 array}; projections already unpacked (see compare.load_hf_model)."""
+        def get(name):
+            if name not in sd:
+                for a, b in self.HF_NORM_ALIASES.items():
+                    name = name.replace("." + a + ".", "." + b + ".")
+            return torch.from_numpy(np.ascontiguousarray(sd[name], np.float32))
         with torch.no_grad():
-            self.tok_embd.weight.copy_(torch.from_numpy(sd["model.embed_tokens.weight"]))
-            self.output_norm.weight.copy_(torch.from_numpy(sd["model.norm.weight"]))
+            self.tok_embd.weight.copy_(get("model.embed_tokens.weight"))
+            self.output_norm.weight.copy_(get("model.norm.weight"))
             for i, L in enumerate(self.layers):
-                for a, hf in self.HF_PROJ.items():
-                    getattr(L, a).weight.copy_(torch.from_numpy(sd["model.layers.%d.%s.weight" % (i, hf)]))
-                for a, hf in self.HF_NORM.items():
-                    getattr(L, a).weight.copy_(torch.from_numpy(sd["model.layers.%d.%s.weight" % (i, hf)]))
+                for a, hf in list(self.HF_PROJ.items()) + list(self.HF_NORM.items()):
+                    getattr(L, a).weight.copy_(get("model.layers.%d.%s.weight" % (i, hf)))
 
     def hf_config(self, bos_id=None, eos_id=None):
         c = self.c
@@ -286,8 +309,11 @@ class Model(nn.Module):
 
 
 def config_from_hf(cfg):
+    act = cfg.get("hidden_act", "silu")
     return {"n_vocab": cfg["vocab_size"], "n_embd": cfg["hidden_size"], "n_ff": cfg["intermediate_size"],
             "n_layer": cfg["num_hidden_layers"], "n_head": cfg["num_attention_heads"],
             "n_head_kv": cfg.get("num_key_value_heads") or cfg["num_attention_heads"],
             "n_ctx": cfg["max_position_embeddings"], "rms_eps": cfg["rms_norm_eps"],
-            "rope_base": cfg["rope_theta"], "act_quant": cfg.get("trit_act_quant", "token")}
+            "rope_base": cfg["rope_theta"], "act_quant": cfg.get("trit_act_quant", "token"),
+            "ffn_act": "relu2" if act in ("relu2", "relu_squared", "squared_relu") else "silu",
+            "weight_quant": "absmean_fp16" if cfg.get("trit_weight_scale") == "fp16" else "absmean"}
