@@ -305,13 +305,14 @@ export class WebGPUForward {
 
         // embedding
         const et = plan.embd;
-        const eparts = this._weights(et);
-        if (eparts.length !== 1) throw fail('DOES_NOT_FIT', 'token_embd is larger than one binding (not supported yet for the lookup)');
-        ops.push({
-            pipe: this._pipeline('embed', et.fmt.name, K.embedWGSL(et.fmt.name)),
-            group: this._group('embed', [this._uniform([[E, 'u'], [et.wscale, 'f']]), null, eparts[0].w, eparts[0].wd, this._tok, x]),
-            wg: nt => [ceil(E, 64), nt],
-        });
+        for (const part of this._weights(et)) {
+            ops.push({
+                pipe: this._pipeline('embed', et.fmt.name, K.embedWGSL(et.fmt.name)),
+                group: this._group('embed', [this._uniform([[E, 'u'], [et.wscale, 'f'], [part.row0, 'u'], [part.nrows, 'u']]),
+                    null, part.w, part.wd, this._tok, x]),
+                wg: nt => [ceil(E, 64), nt],
+            });
+        }
 
         let quantized = null;   // (src buffer, act kind, n) currently in aq/ad
         const norm = (src, w, dst, n, sel = 0) => (quantized = null, ops.push({

@@ -412,10 +412,10 @@ const EMBED_ELEM = {
 
 export const EMBED_FORMATS = Object.keys(EMBED_ELEM);
 
-/** dispatch (ceil(n / 64), n_tok) */
+/** dispatch (ceil(n / 64), n_tok), once per part of a split token_embd (rows row0 .. row0 + n_rows) */
 export function embedWGSL(fmt) {
     return /* wgsl */ `
-struct EP { n: u32, wscale: f32, _a: u32, _b: u32 }
+struct EP { n: u32, wscale: f32, row0: u32, n_rows: u32 }
 @group(0) @binding(0) var<uniform> P: EP;
 @group(0) @binding(2) var<storage, read> W: array<u32>;
 @group(0) @binding(3) var<storage, read> WD: array<u32>;
@@ -428,8 +428,9 @@ fn elem(row: u32, i: u32) -> f32 {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x; let t = gid.y;
-  if (i >= P.n) { return; }
-  X[t * P.n + i] = elem(TOK[t], i);
+  let row = TOK[t];
+  if (i >= P.n || row < P.row0 || row >= P.row0 + P.n_rows) { return; }   // another part has this row
+  X[t * P.n + i] = elem(row - P.row0, i);
 }
 `;
 }
