@@ -43,7 +43,7 @@ export function planBuffers(plan, o) {
     const esz = o.kv16 ? 2 : 4;
     const big = {   // buffers that cannot be split
         kvLayer: o.nCtx * kvr * esz, scores: MB * hp.n_head * o.nCtx * 4, logits: MB * hp.n_vocab * 4,
-        h: MB * hmax * 4, act: MB * hmax, rope: o.nCtx * hp.n_rot * 4,
+        h: MB * hmax * 4, act: MB * hmax * 2, rope: o.nCtx * hp.n_rot * 4,
     };
     let weights = 0, maxRow = 0;
     const mats = [plan.embd, ...(plan.output !== plan.embd ? [plan.output] : [])];
@@ -268,7 +268,7 @@ export class WebGPUForward {
         const x = this._storage(MB * E * 4, 'x'), h = this._storage(MB * hmax * 4, 'h');
         const q = this._storage(MB * nq * 4, 'q'), k = this._storage(MB * kvr * 4, 'k'), v = this._storage(MB * kvr * 4, 'v');
         const att = this._storage(MB * nq * 4, 'att'), g = this._storage(MB * F * 4, 'g');
-        const aq = this._storage(MB * hmax, 'act.q'), ad = this._storage(MB * Math.ceil(hmax / 32) * 4 + 64, 'act.d');
+        const aq = this._storage(MB * hmax * 2, 'act.q'), ad = this._storage(MB * Math.ceil(hmax / 32) * 4 + 64, 'act.d');
         const sc = this._storage(MB * hp.n_head * this.nCtx * 4, 'scores');
         this._logits = this._storage(MB * V * 4, 'logits', S.COPY_SRC);
         this._argmax = this._storage(MB * 4, 'argmax', S.COPY_SRC);
@@ -325,8 +325,9 @@ export class WebGPUForward {
             if (quantized && quantized.src === src && quantized.key === key) return;
             quantized = { src, key };
             if (act === 'f32') return;
-            const code = act === 'q8k' ? K.quantQ8KWGSL(G.q8k) : act === 'q80' ? K.quantQ80WGSL(G.q80) : K.quantI8SWGSL(G.i8s);
-            const nbx = act === 'q8k' ? n / 256 : act === 'q80' ? n / 32 : 1;
+            const code = act === 'q8k' ? K.quantQ8KWGSL(G.q8k) : act === 'q80' ? K.quantQ80WGSL(G.q80) :
+                act === 'f16' ? K.quantF16WGSL() : K.quantI8SWGSL(G.i8s);
+            const nbx = act === 'q8k' ? n / 256 : act === 'q80' ? n / 32 : act === 'f16' ? ceil(n / 2, 64) : 1;
             ops.push({
                 pipe: this._pipeline('quant', act, code),
                 group: this._group('quant', [this._uniform([[n, 'u']]), null, src, aq, ad]),

@@ -96,7 +96,7 @@ const MM_BODY = {
     var ws: array<u32, 16>;
     for (var j = 0u; j < 16u; j++) { ws[j] = W[(r * P.nb + b) * 16u + j]; }
     let dw = f16at(r * P.nb + b);
-    for (var t = 0u; t < nt; t++) {
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
       let a = t * (P.n_in / 4u) + b * 64u;
       var s = 0i;
       for (var j = 0u; j < 16u; j++) {
@@ -120,7 +120,7 @@ const MM_BODY = {
       }
     }
     let dw = f16at(r * P.nb + b);
-    for (var t = 0u; t < nt; t++) {
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
       let a = t * (P.n_in / 4u) + b * 64u;
       var s = 0i;
       for (var k = 0u; k < 64u; k++) { s += dot4(cs[k], AQ[a + k]); }
@@ -134,7 +134,7 @@ const MM_BODY = {
     let c0 = sgn2((w >> 6u) & 0x03030303u); let c1 = sgn2((w >> 4u) & 0x03030303u);
     let c2 = sgn2((w >> 2u) & 0x03030303u); let c3 = sgn2(w & 0x03030303u);
     let o = b * 32u + j;
-    for (var t = 0u; t < nt; t++) {
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
       let a = t * (P.n_in / 4u) + o;
       acc[t] += dot4(c0, AQ[a]) + dot4(c1, AQ[a + 8u]) + dot4(c2, AQ[a + 16u]) + dot4(c3, AQ[a + 24u]);
     }` },
@@ -145,7 +145,7 @@ const MM_BODY = {
     let dw = f16at(r * P.nb + b);
     var ws: array<u32, 8>;
     for (var k = 0u; k < 8u; k++) { ws[k] = W[wb + k]; }
-    for (var t = 0u; t < nt; t++) {
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
       let a = t * (P.n_in / 4u) + b * 8u;
       var s = 0i;
       for (var k = 0u; k < 8u; k++) { s += dot4(ws[k], AQ[a + k]); }
@@ -170,7 +170,7 @@ const MM_BODY = {
     var sc: array<i32, 16>;
     for (var k = 0u; k < 16u; k++) { sc[k] = bitcast<i32>(W[base + 48u + k / 4u] << (24u - 8u * (k % 4u))) >> 24u; }
     let dw = f16at(r * P.nb + b);
-    for (var t = 0u; t < nt; t++) {
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
       let a = t * (P.n_in / 4u) + b * 64u;
       var s = 0i;
       for (var g = 0u; g < 16u; g++) {
@@ -179,16 +179,16 @@ const MM_BODY = {
       }
       acc[t] += f32(s) * (dw * AD[t * P.nb + b]);
     }` },
-    // activations rounded to f16 first (ggml's F16 vec_dot_type); AQ holds the f32 activations
+    // activations rounded to f16 first (ggml's F16 vec_dot_type): AQ holds them as f16 pairs
     f16: { units: 'P.n_in / 2u', body: /* wgsl */ `
     let wv = unpack2x16float(W[r * (P.n_in / 2u) + u]);
-    for (var t = 0u; t < nt; t++) {
-      let a = t * P.n_in + 2u * u;
-      acc[t] += wv.x * r16(bitcast<f32>(AQ[a])) + wv.y * r16(bitcast<f32>(AQ[a + 1u]));
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
+      let av = unpack2x16float(AQ[t * (P.n_in / 2u) + u]);
+      acc[t] += wv.x * av.x + wv.y * av.y;
     }` },
     f32: { units: 'P.n_in', body: /* wgsl */ `
     let wv = bitcast<f32>(W[r * P.n_in + u]);
-    for (var t = 0u; t < nt; t++) { acc[t] += wv * bitcast<f32>(AQ[t * P.n_in + u]); }` },
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; } acc[t] += wv * bitcast<f32>(AQ[t * P.n_in + u]); }` },
 };
 
 export const MATMUL_FORMATS = Object.keys(MM_BODY);
@@ -211,6 +211,7 @@ export function matmulWGSL(fmt, opts) {
   }` : '';
     return MM_PARAMS + STEP + common(opts) + /* wgsl */ `
 const TPR = ${tpr}u;
+const MAXB = ${MAXB}u;
 const WG = ${wg}u;
 ${tpr > 1 ? `var<workgroup> red: array<${T}, ${wg * MAXB}>;` : ''}
 @compute @workgroup_size(${wg})
@@ -314,6 +315,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     AQ[base / 4u + w] = pack4(q[0], q[1], q[2], q[3]);
   }
   if (lid == 0u) { AD[t * nb + b] = unpack2x16float(pack2x16float(vec2f(amax / 127.0, 0.0))).x; }
+}
+`;
+}
+
+/** f16 activations (F16 weights): dispatch (ceil(n_in/2 / 64), n_tok); pack2x16float rounds to nearest even. */
+export function quantF16WGSL() {
+    return Q_PARAMS + /* wgsl */ `
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let w = gid.x; let t = gid.y;
+  if (w >= P.n_in / 2u) { return; }
+  let b = t * P.n_in + 2u * w;
+  AQ[b / 2u] = pack2x16float(vec2f(X[b], X[b + 1u]));
 }
 `;
 }

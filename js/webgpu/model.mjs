@@ -13,7 +13,7 @@ export const TT = { F32: 0, F16: 1, Q8_0: 8, Q6_K: 14, BF16: 30, TQ1_0: 34, TQ2_
 // fp16 block scale that goes to WD (none: no WD); act: activation quantization the matmul reads.
 export const FORMATS = {
     [TT.F32]: { name: 'f32', blk: 1, bytes: 4, act: 'f32' },
-    [TT.F16]: { name: 'f16', blk: 2, bytes: 4, act: 'f32' },
+    [TT.F16]: { name: 'f16', blk: 2, bytes: 4, act: 'f16' },
     [TT.Q8_0]: { name: 'q8_0', blk: 32, bytes: 34, words: 8, payload: [2, 32], d: 0, act: 'q80' },
     [TT.Q6_K]: { name: 'q6_k', blk: 256, bytes: 210, words: 52, payload: [0, 208], d: 208, act: 'q8k' },
     [TT.TQ1_0]: { name: 'tq1_0', blk: 256, bytes: 54, words: 13, payload: [0, 52], d: 52, act: 'q8k' },
