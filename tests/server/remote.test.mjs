@@ -78,3 +78,36 @@ test('router remote route against trit serve', async t => {
         await engine.unload(); await wrong.unload();
     });
 });
+
+test('remote route and a busy server: waits as Retry-After says, then succeeds; retries: 0 fails with 429', async t => {
+    const srv = await startServer(['--parallel', '1', '--queue', '0', '--quiet']);
+    t.after(() => srv.stop());
+    const remote = { baseURL: srv.base };
+    // a stream holds the one engine; with no queue, everything else gets 429 until it ends
+    const hold = async () => {
+        const ac = new AbortController();
+        const holder = await createEngine({ remote, route: 'remote' });
+        const s = await holder.completions.create({ prompt: 'Once upon a time', max_tokens: 200, temperature: 0, stream: true }, { signal: ac.signal });
+        const it = s[Symbol.asyncIterator]();
+        await it.next();
+        return () => { ac.abort(); return it.next().catch(() => {}); };
+    };
+    let release = await hold();
+    const strict = await createEngine({ remote: { ...remote, retries: 0 }, route: 'remote' });
+    await assert.rejects(strict.completions.create({ prompt: 'Hi', max_tokens: 2 }), e => e.code === 'REMOTE' && e.details.status === 429);
+    const patient = await createEngine({ remote, route: 'remote' });
+    const before = (await srv.state()).stats.rejected;
+    const p = patient.completions.create({ prompt: 'Hi', max_tokens: 2, temperature: 0 });
+    await until(async () => (await srv.state()).stats.rejected > before, 'the first 429');
+    await release();
+    const r = await p;
+    assert.equal(r.usage.completion_tokens, 2);
+    // an abort while waiting to retry is an AbortError
+    release = await hold();
+    const ac = new AbortController();
+    const q = patient.completions.create({ prompt: 'Hi', max_tokens: 2 }, { signal: ac.signal });
+    await until(async () => (await srv.state()).stats.rejected > before + 1, 'another 429');
+    ac.abort();
+    await assert.rejects(q, e => e.name === 'AbortError');
+    await release();
+});
