@@ -200,6 +200,20 @@ describe('chat demo in chromium', () => {
         assert.notEqual(r.finish, 'stopped');
     });
 
+    it('long conversations keep working: the start is left out when the context is full', async () => {
+        const nCtx = await page.evaluate(() => window.tritDemo.engine.info.model.n_ctx);
+        await setMaxTokens(Math.min(4096, Math.floor(nCtx / 2)));
+        await page.click('#new-chat');
+        let r = null;
+        for (let turn = 0; turn < 12; turn++) {
+            r = await ask(turn ? ' and then' : 'once upon a time');
+            assert.equal(await visibleError(), null, `turn ${turn}`);
+            assert.ok(r.text.length > 0, `turn ${turn} answered`);
+            if (/left out/.test(r.meta)) break;
+        }
+        assert.match(r.meta, new RegExp(`the start of the conversation was left out \\(the model sees ${nCtx} tokens\\)`));
+    });
+
     it('stats show speed, tokens, acceptance and route; speculative settings apply', async () => {
         await openPanelIfNarrow();
         await page.check('#speculative');
@@ -297,6 +311,13 @@ describe('chat demo in chromium', () => {
             assert.ok(r.text.length > 0, `answers after ${c.name}`);
         }
         assert.ok(!(await storedNames()).some(n => /notes|truncated/.test(n)), 'broken files are not remembered');
+        // an address that does not exist
+        await page.fill('#model-url', `${srv.url}/fixtures/no-such-model.gguf`);
+        await page.click('#url-load');
+        await page.waitForFunction(() => !document.getElementById('error').hidden && document.body.dataset.state === 'ready', null, { timeout: STEP_MS });
+        assert.equal((await visibleError()).title, 'The model could not be downloaded');
+        assert.equal(await page.textContent('#model-line'), line);
+        await page.click('#error-close');
     });
 
     it('works offline: no server, network off, reload, still answers (built-in and saved models)', async () => {

@@ -288,6 +288,37 @@ function plainText(msgs) {
     return s;
 }
 
+/**
+ * What to send so that the prompt leaves room for the answer in the model's context: in chat mode
+ * the oldest turns are left out, in text mode the start of the text (cut at a token boundary).
+ * Returns {messages | prompt, cut: whether something was left out}.
+ */
+async function fitPrompt(engine, messages, maxTokens) {
+    const nCtx = engine.info.model.n_ctx;
+    const reserve = Math.min(maxTokens, Math.floor(nCtx / 2));
+    if (state.mode === 'chat') {
+        const count = async m => (await engine.tokenize(engine.applyChatTemplate(m), { parseSpecial: true })).length;
+        const sys = messages[0].role === 'system' ? [messages[0]] : [];
+        let rest = messages.slice(sys.length), cut = false;
+        while (rest.length > 1 && await count([...sys, ...rest]) + reserve > nCtx) {
+            rest = rest.slice(1);
+            while (rest.length > 1 && rest[0].role === 'assistant') rest = rest.slice(1);   // start with a user turn
+            cut = true;
+        }
+        return { messages: [...sys, ...rest], cut };
+    }
+    let text = plainText(messages), cut = false;
+    for (let i = 0; i < 3; i++) {                       // detokenizing and tokenizing again may shift by a token
+        const ids = await engine.tokenize(text);
+        const room = nCtx - reserve;
+        if (ids.length <= room) break;
+        const body = ids[0] === engine.info.model.bos && engine.info.model.add_bos ? ids.slice(1) : ids;
+        text = await engine.detokenize(body.slice(body.length - (room - 1 - i)));
+        cut = true;
+    }
+    return { prompt: text, cut };
+}
+
 function speculativeParam() {
     if (!state.engine || !state.engine.info.draft) return undefined;
     if (!state.settings.speculative) return false;
@@ -306,7 +337,7 @@ async function send(text) {
     const ac = new AbortController();
     state.abort = ac;
     setBusy('generating');
-    let content = '', tokens = 0, tFirst = 0, usage = null, finish = null, stopped = false;
+    let content = '', tokens = 0, tFirst = 0, usage = null, finish = null, stopped = false, cut = false;
     const t0 = now();
     const body = {
         stream: true, max_tokens: state.settings.maxTokens, temperature: state.settings.temperature, top_p: 0.95,
@@ -315,9 +346,11 @@ async function send(text) {
     const spec = speculativeParam();
     if (spec !== undefined) body.speculative = spec;
     try {
+        const fit = await fitPrompt(engine, state.messages, body.max_tokens);
+        cut = fit.cut;
         const stream = state.mode === 'chat'
-            ? await engine.chat.completions.create({ ...body, messages: state.messages }, { signal: ac.signal })
-            : await engine.completions.create({ ...body, prompt: plainText(state.messages) }, { signal: ac.signal });
+            ? await engine.chat.completions.create({ ...body, messages: fit.messages }, { signal: ac.signal })
+            : await engine.completions.create({ ...body, prompt: fit.prompt }, { signal: ac.signal });
         for await (const chunk of stream) {
             const ch = chunk.choices[0];
             if (chunk.usage) usage = chunk.usage;
@@ -349,7 +382,7 @@ async function send(text) {
         if (content || stopped) state.messages.push({ role: 'assistant', content });
         else if (!content) state.messages.pop();
         if (!content) out.text.textContent = stopped ? '' : '(no answer)';
-        finalStats(out, { tokens, usage, finish, stopped, ms: now() - t0 });
+        finalStats(out, { tokens, usage, finish, stopped, cut, ms: now() - t0 });
         setBusy(null);
     }
 }
@@ -359,7 +392,7 @@ function liveStats(tokens, tFirst) {
     if (tokens > 1 && tFirst) $('stat-speed').textContent = `${((tokens - 1) / ((now() - tFirst) / 1000)).toFixed(1)} tok/s`;
 }
 
-function finalStats(out, { tokens, usage, finish, stopped, ms }) {
+function finalStats(out, { tokens, usage, finish, stopped, cut, ms }) {
     const x = usage && usage.extra;
     const parts = [`${tokens} token${tokens === 1 ? '' : 's'}`];
     if (x) {
@@ -379,6 +412,7 @@ function finalStats(out, { tokens, usage, finish, stopped, ms }) {
     $('stat-tokens').textContent = String(tokens);
     if (stopped) parts.push('stopped');
     else if (finish === 'length') parts.push('reached the token limit');
+    if (cut) parts.push(`the start of the conversation was left out (the model sees ${state.engine.info.model.n_ctx} tokens)`);
     out.meta.textContent = parts.join(' · ');
     out.meta.hidden = false;
     out.node.dataset.finish = stopped ? 'stopped' : finish || 'error';
@@ -512,10 +546,8 @@ async function loadFile(file) {
     const ok = await loadEngine({ kind: 'file', label: file.name, model: file, cache: false });
     if (!ok) return;
     // remember it (in the background; the model already runs)
-    store.saveFile(file).then(saved => {
-        if (saved && state.source && state.source.model === file) {
-            state.source = { ...state.source, id: `https://trit.files.invalid/${encodeURIComponent(file.name)}?size=${file.size}` };
-        }
+    store.saveFile(file).then(id => {
+        if (id && state.source && state.source.model === file) state.source = { ...state.source, id };
         refreshStored();
     }).catch(e => showError(e, 'Saving the file on this device'));
 }
@@ -550,15 +582,19 @@ function wire() {
     });
     $('use-builtin').addEventListener('click', () => loadEngine(builtinSource()));
 
+    // narrow screens: the panel is a drawer over the chat (which is inert while it is open)
     const toggle = $('panel-toggle'), panel = $('panel');
+    const narrow = matchMedia('(max-width: 900px)');
     const setPanel = open => {
         panel.classList.toggle('open', open);
         toggle.setAttribute('aria-expanded', String(open));
+        $('chat').inert = open && narrow.matches;
         document.documentElement.style.setProperty('--top-h', `${document.querySelector('.top').offsetHeight}px`);
-        if (open) panel.querySelector('h2').focus?.();
+        if (open) panel.querySelector('h2').focus();
     };
     panel.querySelectorAll('h2').forEach(h => h.setAttribute('tabindex', '-1'));
     toggle.addEventListener('click', () => setPanel(!panel.classList.contains('open')));
+    narrow.addEventListener('change', () => setPanel(false));
 
     document.addEventListener('keydown', ev => {
         if (ev.key === 'Escape') {

@@ -31,14 +31,18 @@ export async function listStored() {
     return out;
 }
 
-/** Copies a loaded File/Blob into the device's storage (replacing one of the same name and size). */
+/**
+ * Copies a loaded File into the device's storage (replacing one of the same name and size); returns
+ * its id (as listStored() reports it), or null where there is no storage.
+ */
 export async function saveFile(file) {
-    if (!hasStorage()) return false;
+    if (!hasStorage()) return null;
     const fc = await caches.open(FILES);
-    await fc.put(fileKey(file.name, file.size), new Response(file, {
+    const id = fileKey(file.name, file.size);
+    await fc.put(id, new Response(file, {
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(file.size) },
     }));
-    return true;
+    return id;
 }
 
 /** A remembered file as a Blob to load (null if it is gone). */
