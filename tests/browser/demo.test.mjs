@@ -378,9 +378,10 @@ describe('chat demo in chromium', () => {
 // second load on the service worker's responses carry the headers, so the page is isolated.
 describe('chat demo on a host without COOP/COEP headers', () => {
     let srv2, b2;
+    const seen = [];
     before(async () => {
         if (!web) web = buildWeb({ out: path.join(ROOT, 'build/test-web'), quiet: true });
-        srv2 = await startServer({ root: web.out, isolate: false });
+        srv2 = await startServer({ root: web.out, isolate: false, handler: req => { seen.push(req.url); return false; } });
         b2 = await launchChromium({ timeout: STEP_MS });
     });
     after(async () => {
@@ -407,5 +408,30 @@ describe('chat demo on a host without COOP/COEP headers', () => {
         await ready();
         assert.equal(await p.evaluate(() => crossOriginIsolated), true, 'isolated by the service worker');
         assert.ok(!b2.logs.some(l => l.startsWith('[pageerror]')), b2.logs.join('\n'));
+    });
+
+    it('an app update reuses the unchanged files (the models are not downloaded again)', async () => {
+        const p = b2.page;
+        // a new version whose files are all unchanged: only sw.js differs
+        const swPath = path.join(web.out, 'sw.js');
+        const sw = fs.readFileSync(swPath, 'utf8');
+        fs.writeFileSync(swPath, sw.replace(/"version":"([0-9a-f]+)"/, (m, v) => `"version":"${v}-2"`));
+        try {
+            const n = seen.length;
+            const version = await p.evaluate(async () => {
+                const reg = await navigator.serviceWorker.getRegistration();
+                const changed = new Promise(r => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+                await reg.update();
+                await changed;
+                const sw = navigator.serviceWorker.controller;         // in control from activation's start
+                if (sw.state !== 'activated') await new Promise(r => sw.addEventListener('statechange', () => sw.state === 'activated' && r()));
+                return (await caches.keys()).filter(k => k.startsWith('trit-demo-') && k !== 'trit-demo-files-v1');
+            });
+            assert.equal(version.length, 1, `one app cache after the update: ${version}`);
+            assert.match(version[0], /-2$/);
+            assert.deepEqual(seen.slice(n).filter(u => u !== '/sw.js'), [], 'nothing but sw.js was fetched');
+        } finally {
+            fs.writeFileSync(swPath, sw);
+        }
     });
 });

@@ -146,6 +146,8 @@ async function setupOffline() {
             offlineLine(`Saved on this device: works offline (version ${m.version}).`);
         } else if (prog) prog.update('offline', 'App and built-in models', { phase: 'download', loaded: m.loaded, total: m.total });
     });
+    // listening before register(): a small app can be saved and the page claimed before it resolves
+    const claimed = new Promise(resolve => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
     let reg;
     try {
         reg = await navigator.serviceWorker.register('sw.js', { scope: './' });
@@ -159,13 +161,13 @@ async function setupOffline() {
         offlineLine('Saved on this device: works offline.');
         return;
     }
-    if (reg.active && !reg.installing && !reg.waiting) return;       // e.g. a hard reload bypasses the worker
     prog = progressUI('Saving the app for offline use…');
-    await new Promise(resolve => {
-        navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true });
-        const w = reg.installing || reg.waiting;
+    const w = reg.installing || reg.waiting;
+    await Promise.race([claimed, new Promise(resolve => {
         if (w) w.addEventListener('statechange', () => { if (w.state === 'redundant') resolve(); });
-    });
+        // active but not in control (a hard reload bypasses the worker): it will not claim this page
+        else setTimeout(resolve, 2000);
+    })]);
     prog.done();
     if (navigator.serviceWorker.controller) {
         state.offline = 'ready';
