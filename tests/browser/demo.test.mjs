@@ -8,7 +8,8 @@
 //   URL model from the package's cache) -> delete stored models -> screenshots (desktop, phone).
 // Models: the demo's own pair as tools/build_web.mjs picks it (models/ when it has the embedded pair,
 // else two oracle test models); the URL/drop/corrupt cases use other oracle files.
-// Screenshots land in build/screenshots/ (not committed): look at them.
+// Screenshots land in build/screenshots/ (not committed): demo-desktop, demo-phone,
+// demo-phone-settings, demo-error. Look at them.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -306,6 +307,10 @@ describe('chat demo in chromium', () => {
             const e = await visibleError();
             assert.equal(e.title, 'This file is not a model the app can run', `${c.name}: ${JSON.stringify(e)}`);
             assert.equal(await page.textContent('#model-line'), line, 'the previous model stays');
+            if (c === cases[0]) {
+                fs.mkdirSync(SHOTS, { recursive: true });
+                await page.screenshot({ path: path.join(SHOTS, 'demo-error.png') });
+            }
             await page.click('#error-close');
             const r = await ask(' more');
             assert.ok(r.text.length > 0, `answers after ${c.name}`);

@@ -478,7 +478,8 @@ function updateSpecUI() {
     $('speculative').disabled = !hasDraft;
     $('spec-k').disabled = !hasDraft || !state.settings.speculative;
     $('spec-hint').textContent = hasDraft
-        ? 'A small draft model proposes K tokens, the main model checks them in one step: the same text, faster.'
+        ? 'A small draft model proposes K tokens, the main model checks them in one step: the same text, faster. ' +
+          'Auto picks K from how often the draft is right.'
         : 'This model runs without a draft model.';
 }
 
@@ -590,6 +591,7 @@ function wire() {
     const setPanel = open => {
         panel.classList.toggle('open', open);
         toggle.setAttribute('aria-expanded', String(open));
+        toggle.textContent = open ? 'Done' : 'Settings';
         $('chat').inert = open && narrow.matches;
         document.documentElement.style.setProperty('--top-h', `${document.querySelector('.top').offsetHeight}px`);
         if (open) panel.querySelector('h2').focus();
