@@ -59,8 +59,13 @@ function saveSettings() {
     try { localStorage.setItem(SETTINGS_KEY, JSON.stringify(state.settings)); } catch { /* private mode */ }
 }
 
+const idleWaiters = [];
+/** Resolves when nothing runs (after a generation or load ends). */
+const idle = () => (state.busy ? new Promise(r => idleWaiters.push(r)) : Promise.resolve());
+
 function setBusy(b) {
     state.busy = b;
+    if (!b) { for (const r of idleWaiters.splice(0)) r(); }
     document.body.dataset.state = b || (state.engine ? 'ready' : 'idle');
     $('send').disabled = !!b || !state.engine;
     $('send').hidden = b === 'generating';
@@ -189,7 +194,11 @@ function backendOptions(value) {
  * keeps running until the new one is ready, and stays if loading fails.
  */
 async function loadEngine(source, { newChat = true } = {}) {
-    if (state.busy) return false;
+    if (state.busy === 'generating') {            // a model picked while it answers: stop the answer first
+        state.abort.abort();
+        await idle();
+    }
+    if (state.busy) return false;                 // another model is loading (its Cancel comes first)
     clearError();
     const ac = new AbortController();
     state.abort = ac;
