@@ -322,6 +322,13 @@ export interface Engine {
 }
 
 export function createEngine(opts: EngineOptions): Promise<Engine>;
+
+/** Browsers: the Cache API cache URL downloads are kept in (default name 'trit-models-v1'); null without the Cache API. */
+export function modelCache(name?: string): {
+    list(): Promise<{ key: string; url: string; sha256: string | null; size: number | null }[]>;
+    delete(key: string): Promise<void>;
+    keys(): Promise<string[]>;
+} | null;
 export function detectCapabilities(): Promise<Capabilities>;
 
 export type ErrorCode =

@@ -68,11 +68,16 @@ export function serveModel(scope, platform) {
     serveRpc(scope, modelHandlers(platform));
 }
 
-// Browser module worker: serve on `self`.
+// Browser module worker: serve on `self`. The listener is attached before the top-level await:
+// chromium delivers messages while a module worker's evaluation is still suspended there, and a
+// message with no listener yet would be lost (the engine's first 'load' call then never answers).
 if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && self instanceof WorkerGlobalScope) {
+    const early = [];
+    let deliver = m => early.push(m);
+    self.addEventListener('message', e => deliver(e.data));
     const { platform } = await import('./platform-browser.mjs');
     serveModel({
         post: (m, t) => self.postMessage(m, t),
-        onMessage: fn => self.addEventListener('message', e => fn(e.data)),
+        onMessage: fn => { deliver = fn; for (const m of early.splice(0)) fn(m); },
     }, platform);
 }
