@@ -72,3 +72,26 @@ test('WebGPU engine inside a module worker (chromium)', async () => {
         await srv.close();
     }
 });
+
+test('router + WebGPU backend through createEngine (chromium)', async () => {
+    const srv = await startServer({ root: ROOT, mounts: { '/oracle/': ORACLE } });
+    try {
+        for (const webgpu of [true, false]) {
+            const b = await launchChromium({ webgpu, timeout: 300000 });
+            try {
+                b.page.on('console', m => { if (m.type() === 'log') console.log(m.text()); });
+                await b.page.goto(`${srv.url}/tests/browser/webgpu.html`);
+                await b.page.waitForFunction(() => window.ready === true);
+                const info = await b.page.evaluate(() => window.adapterInfo());
+                assert.equal(!!info, webgpu, `adapter ${JSON.stringify(info)} with --enable-unsafe-webgpu ${webgpu}`);
+                const r = await b.page.evaluate(o => window.runRouter(o), { software: true, noAdapter: !webgpu });
+                assert.ok(r.length >= (webgpu ? 10 : 3), `only ${r.length} router checks ran`);
+                assert.deepEqual(r.filter(x => !x.ok).map(x => `${x.name}: ${x.msg}`), []);
+            } finally {
+                await b.close();
+            }
+        }
+    } finally {
+        await srv.close();
+    }
+});

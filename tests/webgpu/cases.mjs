@@ -189,9 +189,9 @@ async function checkErrors(env, T, push) {
     try {
         const g = await env.WebGPUForward.create(T, m, { nCtx: 32, kv: 'f32' });
         await g.decode([1, 2, 3], 'none');
-        push({ name: 'errors: CTX_FULL', ok: await codeOf(() => g.decode(new Array(30).fill(5))) === 'CTX_FULL' && g.pos === 3, msg: `pos ${g.pos}` });
-        push({ name: 'errors: token out of range', ok: await codeOf(() => g.decode([1000])) === 'ARG' && g.pos === 3 });
-        push({ name: 'errors: bad truncate', ok: await codeOf(() => g.truncate(4)) === 'ARG' });
+        push({ name: 'errors: CONTEXT_LENGTH_EXCEEDED', ok: await codeOf(() => g.decode(new Array(30).fill(5))) === 'CONTEXT_LENGTH_EXCEEDED' && g.pos === 3, msg: `pos ${g.pos}` });
+        push({ name: 'errors: token out of range', ok: await codeOf(() => g.decode([1000])) === 'BAD_ARGUMENT' && g.pos === 3 });
+        push({ name: 'errors: bad truncate', ok: await codeOf(() => g.truncate(4)) === 'BAD_ARGUMENT' });
         const l1 = await g.decode([7], 'last');
         g.truncate(3);
         const l2 = await g.decode([7], 'last');
@@ -204,10 +204,10 @@ async function checkErrors(env, T, push) {
         const c2 = await codeOf(() => g.decode([8], 'last'));
         push({ name: 'errors: device lost', ok: c1 === 'DEVICE_LOST' && c2 === 'DEVICE_LOST', msg: `${c1}, then ${c2}` });
         g.destroy();
-        push({ name: 'errors: destroyed', ok: await codeOf(() => g.decode([1])) === 'DESTROYED' });
+        push({ name: 'errors: destroyed', ok: await codeOf(() => g.decode([1])) === 'UNLOADED' });
         // adapter limits too small for the model -> DOES_NOT_FIT before any allocation
-        push({ name: 'limits: tiny binding limit does not fit', ok: await codeOf(() => env.WebGPUForward.create(T, m, { nCtx: 128, maxBindingBytes: 4096 })) === 'DOES_NOT_FIT' });
-        push({ name: 'limits: memory budget', ok: await codeOf(() => env.WebGPUForward.create(T, m, { maxBytes: 1 << 20 })) === 'DOES_NOT_FIT' });
+        push({ name: 'limits: tiny binding limit does not fit', ok: await codeOf(() => env.WebGPUForward.create(T, m, { nCtx: 128, maxBindingBytes: 4096 })) === 'NO_ROUTE' });
+        push({ name: 'limits: memory budget', ok: await codeOf(() => env.WebGPUForward.create(T, m, { maxBytes: 1 << 20 })) === 'NO_ROUTE' });
     } finally {
         X.trit_model_free(m);
         T.free(file.ptr);
