@@ -40,7 +40,7 @@ test('WebGPU engine inside a module worker (chromium)', async () => {
         await b.page.goto(`${srv.url}/tests/browser/webgpu.html`);
         await b.page.waitForFunction(() => window.ready === true);
         const r = await b.page.evaluate(async () => {
-            const url = '/oracle/models/llama-tiny-spm.tq2_0.gguf', ids = [1, 450, 4996, 17354, 1701, 29916];
+            const url = '/oracle/models/llama-tiny-spm.tq2_0.gguf', ids = [1, 450, 499, 173, 170, 299];
             const w = new Worker('/tests/browser/webgpu-worker.mjs', { type: 'module' });
             const res = await new Promise((resolve, reject) => {
                 w.onmessage = e => resolve(e.data);
