@@ -57,6 +57,8 @@ export interface RemoteOptions {
     /** the model name sent to the endpoint */
     model?: string;
     headers?: Record<string, string>;
+    /** retries after a 429 or 503 answer, each after the server's Retry-After (at most 30 s); default 2 */
+    retries?: number;
 }
 
 export type ChatTemplateFunction = (
