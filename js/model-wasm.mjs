@@ -30,7 +30,7 @@ export class WasmModel {
      */
     static async create(opts) {
         const T = await loadTrit({ build: opts.build });
-        const self = new WasmModel(T);
+        const self = new this(T, opts);     // a subclass (js/webgpu/model-webgpu.mjs) gets its options too
         try {
             await self._load(opts);
         } catch (e) {

@@ -13,33 +13,20 @@
 //     by the failed call); describe() then reports backend 'wasm' and the reason.
 import { TritError } from '../errors.mjs';
 import { WasmModel } from '../model-wasm.mjs';
-import { loadTrit } from '../wasm.mjs';
 import { WebGPUForward } from './forward.mjs';
 import { getGPU, requestAdapter } from './device.mjs';
 
 export class WebGPUModel extends WasmModel {
-    /** opts as WasmModel.create, plus forced (backend 'webgpu' asked for explicitly), role, webgpu:
-     * { allowFallbackAdapter, maxBindingBytes, maxBytes, kv, lanes } (tests and tuning). */
-    static async create(opts) {
-        const T = await loadTrit({ build: opts.build });
-        const self = new WebGPUModel(T);
-        self.gpuOpts = { ...(opts.webgpu || {}) };
-        self.forced = !!opts.forced;
-        self.role = opts.role || 'model';
-        self.kvType = opts.kvType;
-        try {
-            await self._load(opts);
-        } catch (e) {
-            self.free();
-            throw e;
-        }
-        return self;
-    }
-
-    constructor(T) {
+    /** opts as WasmModel.create (which constructs this class), plus forced (backend 'webgpu' asked for
+     * explicitly), role, webgpu: { allowFallbackAdapter, maxBindingBytes, maxBytes, kv, lanes }. */
+    constructor(T, opts = {}) {
         super(T);
         this.gpu = null;
         this.fallback = null;
+        this.gpuOpts = { ...(opts.webgpu || {}) };
+        this.forced = !!opts.forced;
+        this.role = opts.role || 'model';
+        this.kvType = opts.kvType;
     }
 
     /** Tries the GPU first; the wasm context is made only when the session runs on wasm. */
