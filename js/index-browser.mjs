@@ -9,7 +9,7 @@ import { cacheApiStore } from './loader.mjs';
 /** See docs/js.md: createEngine({model, draft, onProgress, signal, ...}) -> engine. */
 export function createEngine(opts) { return createEngineOn(platform, opts); }
 /** What this runtime offers (wasm, SIMD, threads, memory, WebGPU). */
-export function detectCapabilities() { return detect(platform); }
+export function detectCapabilities(opts) { return detect(platform, opts); }
 export { TritError, ERROR_CODES, isAbortError } from './errors.mjs';
 export { TEMPLATES, detectTemplate } from './templates.mjs';
 export { PROTOCOL_VERSION } from './protocol.mjs';
