@@ -10,22 +10,19 @@
 // only reads and writes files, draws the progress bar and prints. docs/eval.md has the definitions.
 import fs from 'node:fs';
 import { loadTrit, writeAllSync } from './wasm.mjs';
+import { TritError, throwIfAborted } from './errors.mjs';
 
 const TRIT_TOK_ADD_SPECIAL = 1;
 const LOGITS_FIXED_BYTES = 64;
-const STATUS = { '-1': 'TRIT_ERR_ARG', '-2': 'TRIT_ERR_NOMEM', '-3': 'TRIT_ERR_FORMAT', '-4': 'TRIT_ERR_UNSUPPORTED',
-    '-5': 'TRIT_ERR_CTX_FULL', '-6': 'TRIT_ERR_IO', '-7': 'TRIT_ERR_MISMATCH' };
+// trit_status -> the package's error codes. TRIT_ERR_FORMAT is BAD_DATA (a task line, a saved-logits
+// file) except where a model is being loaded (BAD_MODEL).
+const STATUS = { '-1': 'BAD_ARGUMENT', '-2': 'OUT_OF_MEMORY', '-3': 'BAD_DATA', '-4': 'UNSUPPORTED',
+    '-5': 'CONTEXT_LENGTH_EXCEEDED', '-6': 'LOAD_FAILED', '-7': 'VOCAB_MISMATCH' };
 
-/** What evaluate() throws (AbortError aside). code: a trit_status name ('TRIT_ERR_MISMATCH', ...) or
- *  'USAGE'; line: the task-file line for mc errors. */
-export class EvalError extends Error {
-    constructor(message, code, extra = {}) {
-        super(message);
-        this.name = 'EvalError';
-        this.code = code;
-        Object.assign(this, extra);
-    }
-}
+/** evaluate() throws the package's TritError: code BAD_DATA (a malformed task line: details.line; a
+ *  bad saved-logits file), VOCAB_MISMATCH (saved logits of another vocabulary), CONTEXT_LENGTH_EXCEEDED,
+ *  LOAD_FAILED, BAD_MODEL, BAD_ARGUMENT, OUT_OF_MEMORY; or an AbortError. */
+const fail = (code, message, details) => new TritError(code, message, details ? { details } : {});
 
 // ---- printf twins (exact decimal rounding, ties to even, as glibc) ------------------------------------
 
@@ -92,15 +89,15 @@ class Session {
         this.vec = T.malloc(64 * 8);
     }
     static async open(opts = {}) { return new Session(await loadTrit(opts.build ? { build: opts.build } : {})); }
-    /** Loads a model from a path or bytes; throws EvalError with the CLI's wording. */
+    /** Loads a model from a path or bytes; throws TritError with the CLI's wording. */
     loadModel(model) {
         const T = this.T;
         if (typeof model === 'string') {
             try {
                 this.file = T.readModelFile(model);
             } catch (e) {
-                if (e.code === 'EISDIR') throw new EvalError(`'${model}' is not a regular file`, 'TRIT_ERR_IO');
-                throw new EvalError(`cannot open '${model}': ${strerror(e)}`, 'TRIT_ERR_IO');
+                if (e.code === 'EISDIR') throw fail('LOAD_FAILED', `'${model}' is not a regular file`);
+                throw fail('LOAD_FAILED', `cannot open '${model}': ${strerror(e)}`);
             }
         } else {
             const b = model instanceof Uint8Array ? model : new Uint8Array(model);
@@ -109,11 +106,11 @@ class Session {
             this.file = { ptr: p, size: b.length };
         }
         this.m = this.X.trit_wasm_model_load(this.file.ptr, this.file.size) >>> 0;
-        if (!this.m) throw new EvalError(`cannot load '${typeof model === 'string' ? model : 'model'}': ${T.lastError()}`, 'TRIT_ERR_FORMAT');
+        if (!this.m) throw fail('BAD_MODEL', `cannot load '${typeof model === 'string' ? model : 'model'}': ${T.lastError()}`);
     }
-    err(prefix, rc, extra) {
+    err(prefix, rc, details) {
         const msg = this.T.lastError();
-        return new EvalError(prefix ? `${prefix}: ${msg}` : msg, STATUS[rc] || 'TRIT_ERR_ARG', extra);
+        return fail(STATUS[rc] || 'INTERNAL', prefix ? `${prefix}: ${msg}` : msg, details);
     }
     outPtr() { return this.T.dv.getUint32(this.scratch, true); }
     doubles(n) { return Array.from(new Float64Array(this.T.memory.buffer, this.vec, n)); }
@@ -160,10 +157,7 @@ function kldResult(S, k) {
 }
 
 const tick = () => new Promise(resolve => setImmediate(resolve));
-function checkAbort(signal) {
-    if (signal && signal.aborted) throw signal.reason instanceof Error && signal.reason.name === 'AbortError'
-        ? signal.reason : new DOMException('The evaluation was aborted', 'AbortError');
-}
+const checkAbort = throwIfAborted;
 
 // ---- the three runners (used by evaluate() and by the CLI) --------------------------------------------
 // hooks: onStart(info), onChunk(i, result), onProgress(done, total); output only through them.
@@ -185,7 +179,7 @@ async function runPpl(S, o, hooks = {}) {
                 fd = fs.openSync(o.saveLogits, 'w');
                 writeAllSync(fs, fd, T.u8.slice(hp, hp + size));
             } catch (e) {
-                throw new EvalError(`cannot write '${o.saveLogits}': ${strerror(e)}`, 'TRIT_ERR_IO');
+                throw fail('BAD_ARGUMENT', `cannot write '${o.saveLogits}': ${strerror(e)}`);
             }
         }
         if (hooks.onStart) hooks.onStart({ n_tokens: t.n, n_chunk: nChunk });
@@ -197,7 +191,7 @@ async function runPpl(S, o, hooks = {}) {
             if (fd !== null) {
                 const rp = X.trit_ppl_rows(p, S.scratch) >>> 0, size = T.dv.getUint32(S.scratch, true);
                 try { writeAllSync(fs, fd, T.u8.slice(rp, rp + size)); } catch (e) {
-                    throw new EvalError(`cannot write '${o.saveLogits}': ${strerror(e)}`, 'TRIT_ERR_IO');
+                    throw fail('BAD_ARGUMENT', `cannot write '${o.saveLogits}': ${strerror(e)}`);
                 }
             }
             X.trit_wasm_ppl_get(p, S.vec);
@@ -226,9 +220,9 @@ function openBase(base) {
         return { name: 'base', size: b.length, read: (off, n) => b.subarray(off, Math.min(off + n, b.length)), close() {} };
     }
     let fd;
-    try { fd = fs.openSync(base, 'r'); } catch (e) { throw new EvalError(`cannot open '${base}': ${strerror(e)}`, 'TRIT_ERR_IO'); }
+    try { fd = fs.openSync(base, 'r'); } catch (e) { throw fail('LOAD_FAILED', `cannot open '${base}': ${strerror(e)}`); }
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) { fs.closeSync(fd); throw new EvalError(`'${base}' is not a regular file`, 'TRIT_ERR_IO'); }
+    if (!st.isFile()) { fs.closeSync(fd); throw fail('LOAD_FAILED', `'${base}' is not a regular file`); }
     return {
         name: base, size: st.size,
         read(off, n) {
@@ -252,15 +246,15 @@ async function runKld(S, o, hooks = {}) {
     try {
         const fixed = src.read(0, LOGITS_FIXED_BYTES);
         if (fixed.length < LOGITS_FIXED_BYTES)
-            throw new EvalError(`'${src.name}': not a trit saved-logits file (shorter than its ${LOGITS_FIXED_BYTES}-byte header)`, 'TRIT_ERR_FORMAT');
+            throw fail('BAD_DATA', `'${src.name}': not a trit saved-logits file (shorter than its ${LOGITS_FIXED_BYTES}-byte header)`);
         hp = T.malloc(LOGITS_FIXED_BYTES);
         T.u8.set(fixed, hp);
         let rc = X.trit_wasm_logits_info(hp, LOGITS_FIXED_BYTES, S.vec);
         if (rc) throw S.err(`'${src.name}'`, rc);
         const [, , nCtx, nChunkFile, first, , headerBytes, , chunkBytes, fileBytes] = S.doubles(12);
         if (src.size !== fileBytes)
-            throw new EvalError(`'${src.name}' is ${src.size < fileBytes ? 'truncated' : 'longer than its header says'}: ` +
-                `${src.size} bytes, but its header describes ${nChunkFile} chunks in ${fileBytes} bytes`, 'TRIT_ERR_FORMAT');
+            throw fail('BAD_DATA', `'${src.name}' is ${src.size < fileBytes ? 'truncated' : 'longer than its header says'}: ` +
+                `${src.size} bytes, but its header describes ${nChunkFile} chunks in ${fileBytes} bytes`);
         T.free(hp);
         hp = T.malloc(headerBytes);
         T.u8.set(src.read(0, headerBytes), hp);
@@ -273,7 +267,7 @@ async function runKld(S, o, hooks = {}) {
         for (let ch = 0; ch < nChunk; ch++) {
             checkAbort(o.signal);
             const b = src.read(headerBytes + ch * chunkBytes, chunkBytes);
-            if (b.length !== chunkBytes) throw new EvalError(`cannot read chunk ${ch + 1} of '${src.name}'`, 'TRIT_ERR_IO');
+            if (b.length !== chunkBytes) throw fail('LOAD_FAILED', `cannot read chunk ${ch + 1} of '${src.name}'`);
             T.u8.set(b, rows);
             rc = X.trit_kld_next(k, rows, chunkBytes);
             if (rc) throw S.err(`'${src.name}'`, rc);
@@ -312,7 +306,7 @@ function taskLines(task) {
 async function runMc(S, o, hooks = {}) {
     const T = S.T, X = S.X;
     let lines = o.lines;
-    if (lines.length === 0) throw new EvalError(`'${o.name}' has no questions`, 'TRIT_ERR_FORMAT');
+    if (lines.length === 0) throw fail('BAD_DATA', `'${o.name}' has no questions`);
     if (o.limit > 0 && o.limit < lines.length) lines = lines.slice(0, o.limit);
     const lineErr = (i, rc) => S.err(`${o.name}:${i + 1}`, rc, { line: i + 1 });
     if (o.convert) {
@@ -381,13 +375,13 @@ async function runMc(S, o, hooks = {}) {
  *   mc:   task (path, JSONL string or bytes, or an array of question objects/lines); ctx; limit;
  *         details (true: per-question {line, label, pred, pred_norm, loglik} in .questions)
  *   all:  batch, kv ('f16' default | 'f32'), onProgress({done, total}), signal (AbortSignal), build ('simd'|'scalar')
- * Throws EvalError (.code: 'TRIT_ERR_MISMATCH', 'TRIT_ERR_FORMAT', ... ; .line for task lines), or an
+ * Throws TritError (.code: VOCAB_MISMATCH, BAD_DATA with .details.line for a task line, ...), or an
  * AbortError when the signal fires (checked between chunks / questions).
  */
 export async function evaluate(opts = {}) {
     const kind = opts.kind;
-    if (!['ppl', 'kld', 'mc'].includes(kind)) throw new EvalError(`evaluate: kind must be 'ppl', 'kld' or 'mc', not ${kind}`, 'USAGE');
-    if (!opts.model) throw new EvalError('evaluate: model (a path or bytes) is required', 'USAGE');
+    if (!['ppl', 'kld', 'mc'].includes(kind)) throw fail('BAD_ARGUMENT', `evaluate: kind must be 'ppl', 'kld' or 'mc', not ${kind}`);
+    if (!opts.model) throw fail('BAD_ARGUMENT', 'evaluate: model (a path or bytes) is required');
     checkAbort(opts.signal);
     const S = await Session.open(opts);
     const hooks = opts.onProgress ? { onProgress: (done, total) => opts.onProgress({ done, total }) } : {};
@@ -397,20 +391,20 @@ export async function evaluate(opts = {}) {
         if (kind === 'ppl') {
             let text = opts.text;
             if (text === undefined && opts.file) {
-                try { text = fs.readFileSync(opts.file); } catch (e) { throw new EvalError(`cannot open '${opts.file}': ${strerror(e)}`, 'TRIT_ERR_IO'); }
+                try { text = fs.readFileSync(opts.file); } catch (e) { throw fail('LOAD_FAILED', `cannot open '${opts.file}': ${strerror(e)}`); }
             }
-            if (text === undefined || !(opts.ctx >= 4)) throw new EvalError('evaluate ppl needs text (or file) and ctx >= 4', 'USAGE');
+            if (text === undefined || !(opts.ctx >= 4)) throw fail('BAD_ARGUMENT', 'evaluate ppl needs text (or file) and ctx >= 4');
             return await runPpl(S, { ...common, text, ctx: opts.ctx, saveLogits: opts.saveLogits }, hooks);
         }
         if (kind === 'kld') {
-            if (!opts.base) throw new EvalError('evaluate kld needs base (a saved-logits path or bytes)', 'USAGE');
+            if (!opts.base) throw fail('BAD_ARGUMENT', 'evaluate kld needs base (a saved-logits path or bytes)');
             return await runKld(S, { ...common, base: opts.base }, hooks);
         }
-        if (!opts.task) throw new EvalError('evaluate mc needs task (a path, JSONL text, or an array of questions)', 'USAGE');
+        if (!opts.task) throw fail('BAD_ARGUMENT', 'evaluate mc needs task (a path, JSONL text, or an array of questions)');
         let lines, name = 'task';
         if (typeof opts.task === 'string' && !/[\n{]/.test(opts.task)) {
             name = opts.task;
-            try { lines = splitLines(fs.readFileSync(opts.task)); } catch (e) { throw new EvalError(`cannot open '${opts.task}': ${strerror(e)}`, 'TRIT_ERR_IO'); }
+            try { lines = splitLines(fs.readFileSync(opts.task)); } catch (e) { throw fail('LOAD_FAILED', `cannot open '${opts.task}': ${strerror(e)}`); }
         } else lines = taskLines(opts.task);
         return await runMc(S, { ...common, lines, name, ctx: opts.ctx, limit: opts.limit, details: !!opts.details }, hooks);
     } finally {
@@ -540,7 +534,7 @@ export async function evalMain(argv, usage) {
         err(`error: unknown eval subcommand '${a.sub}' (ppl, kld or mc)\n`);
         return 2;
     } catch (e) {
-        if (!(e instanceof EvalError)) throw e;
+        if (!(e instanceof TritError)) throw e;
         err(`error: ${e.message}\n`);
         return 1;
     } finally {
@@ -600,7 +594,7 @@ async function cliMc(S, a, out, err) {
             onReady: () => {
                 if (a.details) {
                     try { det = fs.openSync(a.details, 'w'); } catch (e) {
-                        throw new EvalError(`cannot write '${a.details}': ${strerror(e)}`, 'TRIT_ERR_IO');
+                        throw fail('BAD_ARGUMENT', `cannot write '${a.details}': ${strerror(e)}`);
                     }
                 }
                 pg = new Progress(a, 'mc', n, false, err);

@@ -12,3 +12,5 @@ export function detectCapabilities() { return detect(platform); }
 export { TritError, ERROR_CODES, isAbortError } from './errors.mjs';
 export { TEMPLATES, detectTemplate } from './templates.mjs';
 export { PROTOCOL_VERSION } from './protocol.mjs';
+/** Node only: perplexity (+ saved logits), KL divergence, multiple choice; docs/eval.md. */
+export { evaluate } from './eval.mjs';

@@ -1,4 +1,4 @@
-// evaluate() (js/eval.mjs, the function the npm package exports) in Node: the same numbers as the native
+// `import { evaluate } from 'trit'` (js/eval.mjs through the package's Node entry): the same numbers as the native
 // CLI's --json, inputs as paths, bytes or objects, errors with codes and line numbers, progress, and
 // AbortSignal. Run by `make test-eval`: node --test tests/test_eval_node.mjs
 import { test } from 'node:test';
@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { evaluate, EvalError, fmtG, fmtF } from '../js/eval.mjs';
+import { evaluate, TritError } from 'trit';          // the package, by its name (self-reference)
+import { fmtG, fmtF } from '../js/eval.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ORACLE = process.env.TRIT_ORACLE || path.resolve(ROOT, '..', 'shared', 'oracle');
@@ -61,12 +62,12 @@ test('ppl and kld: the native CLI numbers; model and base as bytes', async () =>
     close(t, native('eval', 'ppl', '-m', model('llama-tiny-spm.tq2_0'), '-f', PPL, '-c', 64, '--chunks', 1));
 });
 
-test('kld: a vocabulary mismatch is an EvalError with its code', async () => {
+test('kld: a vocabulary mismatch is a TritError with its code', async () => {
     const base = path.join(tmp, 'base.logits');
     await assert.rejects(evaluate({ model: model('bitnet-tiny-bpe.f32'), kind: 'kld', base }),
-        e => e instanceof EvalError && e.code === 'TRIT_ERR_MISMATCH' && /vocabulary mismatch/.test(e.message));
+        e => e instanceof TritError && e.code === 'VOCAB_MISMATCH' && /vocabulary mismatch/.test(e.message));
     await assert.rejects(evaluate({ model: model('bitnet-tiny-bpe.f32'), kind: 'kld', base: new Uint8Array(10) }),
-        e => e.code === 'TRIT_ERR_FORMAT' && /not a trit saved-logits file/.test(e.message));
+        e => e.code === 'BAD_DATA' && /not a trit saved-logits file/.test(e.message));
 });
 
 const QUESTIONS = [
@@ -92,10 +93,14 @@ test('mc: objects, JSONL text and a path give the native numbers; details', asyn
 test('mc: a malformed question names its line', async () => {
     await assert.rejects(
         evaluate({ model: model('bitnet-tiny-spm.tq2_0'), kind: 'mc', task: [QUESTIONS[0], { context: 'x', choices: ['a'], label: 0 }] }),
-        e => e instanceof EvalError && e.code === 'TRIT_ERR_FORMAT' && e.line === 2 && /^task:2: "choices" needs at least 2/.test(e.message));
-    await assert.rejects(evaluate({ model: model('bitnet-tiny-spm.tq2_0'), kind: 'nope' }), e => e.code === 'USAGE');
+        e => e instanceof TritError && e.code === 'BAD_DATA' && e.details.line === 2 &&
+            /^task:2: "choices" needs at least 2/.test(e.message));
+    await assert.rejects(evaluate({ model: model('bitnet-tiny-spm.tq2_0'), kind: 'nope' }), e => e.code === 'BAD_ARGUMENT');
     await assert.rejects(evaluate({ model: path.join(tmp, 'missing.gguf'), kind: 'mc', task: QUESTIONS }),
-        e => e.code === 'TRIT_ERR_IO' && /cannot open/.test(e.message));
+        e => e.code === 'LOAD_FAILED' && /cannot open/.test(e.message));
+    await assert.rejects(evaluate({ model: model('bitnet-tiny-spm.tq2_0'), kind: 'mc', ctx: 8,
+        task: [{ context: 'once upon a time there was', choices: ['a', 'b'], label: 0 }] }),
+    e => e.code === 'CONTEXT_LENGTH_EXCEEDED' && e.details.line === 1);
 });
 
 test('AbortSignal stops an evaluation with an AbortError', async () => {
