@@ -425,7 +425,7 @@ def embedded(kind):
 
 @pytest.mark.skipif(not (embedded("target") and embedded("draft")), reason="the embedded models are not in models/ yet")
 def test_story_task_scores_embedded_models():
-    n = 100
+    n = 80
     t = jrun("eval", "mc", "-m", embedded("target"), "-f", STORY_TASK, "--limit", n)
     d = jrun("eval", "mc", "-m", embedded("draft"), "-f", STORY_TASK, "--limit", n)
     print(f"story task, first {n}: target acc {t['acc']:.2f} acc_norm {t['acc_norm']:.2f}; draft acc {d['acc']:.2f} "
