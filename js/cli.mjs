@@ -35,6 +35,7 @@ function usage() {
         '  eval kld   --base FILE                 KL divergence vs saved logits (tokens come from FILE)\n' +
         '  eval mc    -f TASK.jsonl [--limit N]   multiple-choice acc / acc_norm (--convert: print\n' +
         '                                       the task in trit\'s layout, no model needed)\n' +
+        '  serve      [--port N ...]            OpenAI-compatible HTTP server (trit serve --help)\n' +
         'options: --kv f16|f32 (KV cache type, default f16)  --temp T (0 = greedy, default)\n' +
         '         --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n' +
         '         --ids (generate: print token ids instead of text)  --special (parse special tokens)\n' +
@@ -122,6 +123,8 @@ function fmtG(x) {
 export async function main(argv) {
     // js/eval.mjs: trit eval ppl|kld|mc; `perplexity` is `eval ppl` (as in src/cli.c)
     if (argv[0] === 'eval' || argv[0] === 'perplexity') return evalMain(argv, usage);
+    // `trit serve`: the OpenAI-compatible server (js/server.mjs), a separate program
+    if (argv[0] === 'serve') return (await import('./server.mjs')).main(argv.slice(1));
     const a = parseArgs(argv);
     if (!a) { usage(); return 2; }
     let T;

@@ -6,17 +6,14 @@
 //   LD_LIBRARY_PATH=/usr/lib/chromium VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json
 // (mk/webgpu.mk sets both; see docs/webgpu.md).
 
-/** The backend's one error type: `code` is one of NO_WEBGPU, NO_ADAPTER, UNSUPPORTED, DOES_NOT_FIT,
- * DEVICE_LOST, GPU_ERROR, ARG, CTX_FULL, DESTROYED. */
-export class WebGPUError extends Error {
-    constructor(code, message, cause) {
-        super(message, cause ? { cause } : undefined);
-        this.name = 'TritError';
-        this.code = code;
-    }
-}
+import { TritError } from '../errors.mjs';
 
-export const fail = (code, msg, cause) => new WebGPUError(code, msg, cause);
+/** The package's one error class. Codes used here: NO_ROUTE (no adapter, or the model does not fit
+ * its limits: details.why 'no-adapter' | 'limits' | 'budget'), UNSUPPORTED, DEVICE_LOST, GPU_ERROR,
+ * BAD_ARGUMENT, CONTEXT_LENGTH_EXCEEDED, UNLOADED (the engine was destroyed). */
+export const WebGPUError = TritError;
+
+export const fail = (code, msg, cause, details) => new TritError(code, msg, { cause, details });
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 

@@ -69,11 +69,11 @@ export function fitsAdapter(plan, limits, opts = {}) {
     const p = planBuffers(plan, { nCtx, kv16 });
     const bind = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize, opts.maxBindingBytes || Infinity);
     for (const [k, v] of Object.entries(p.big))
-        if (v > bind) return { ok: false, reason: `buffer '${k}' needs ${v} bytes > the adapter's binding limit ${bind}`, bytes: p.total };
-    if (p.maxRow > bind) return { ok: false, reason: `a weight row needs ${p.maxRow} bytes > binding limit ${bind}`, bytes: p.total };
+        if (v > bind) return { ok: false, why: 'limits', reason: `buffer '${k}' needs ${v} bytes > the adapter's binding limit ${bind}`, bytes: p.total };
+    if (p.maxRow > bind) return { ok: false, why: 'limits', reason: `a weight row needs ${p.maxRow} bytes > binding limit ${bind}`, bytes: p.total };
     if (opts.maxBytes && p.total > opts.maxBytes)
-        return { ok: false, reason: `the model needs ~${p.total} bytes on the GPU > the budget ${opts.maxBytes}`, bytes: p.total };
-    return { ok: true, reason: '', bytes: p.total };
+        return { ok: false, why: 'budget', reason: `the model needs ~${p.total} bytes on the GPU > the budget ${opts.maxBytes}`, bytes: p.total };
+    return { ok: true, why: '', reason: '', bytes: p.total };
 }
 
 /** True for software adapters (SwiftShader, llvmpipe/lavapipe, WARP): they get the one-thread kernels. */
@@ -89,7 +89,7 @@ export class WebGPUForward {
      * else f32; or 'f16' / 'f32': f16 is stored packed in u32, so it works on every adapter), adapter /
      * device (else one is requested), maxBindingBytes (split tensors above this, default the limit),
      * maxBytes (memory budget for the fit check), dot4 (false: never use dot4I8Packed).
-     * Errors (WebGPUError .code): NO_ADAPTER, UNSUPPORTED, DOES_NOT_FIT, GPU_ERROR.
+     * Errors (TritError .code): NO_ROUTE (no adapter / does not fit: details.why), UNSUPPORTED, GPU_ERROR.
      */
     static async create(T, model, opts = {}) {
         const plan = describeModel(T, model, fail);
@@ -97,14 +97,14 @@ export class WebGPUForward {
         const gpu = opts.gpu || await getGPU();
         if (!device) {
             if (!adapter) adapter = await requestAdapter(gpu);
-            if (!adapter) throw fail('NO_ADAPTER', 'no WebGPU adapter');
+            if (!adapter) throw fail('NO_ROUTE', 'no WebGPU adapter', undefined, { why: 'no-adapter' });
         }
         const limits = device ? device.limits : adapter.limits;
         const hasF16 = device ? device.features.has('shader-f16') : adapter.features.has('shader-f16');
         const kv16 = opts.kv === 'f16' || ((opts.kv || 'auto') === 'auto' && hasF16);
         const nCtx = Math.min(opts.nCtx || plan.hp.n_ctx_train, 1 << 20);
         const fit = fitsAdapter(plan, limits, { nCtx, kv16, maxBindingBytes: opts.maxBindingBytes, maxBytes: opts.maxBytes });
-        if (!fit.ok) throw fail('DOES_NOT_FIT', `model does not fit this WebGPU adapter: ${fit.reason}`);
+        if (!fit.ok) throw fail('NO_ROUTE', `model does not fit this WebGPU adapter: ${fit.reason}`, undefined, { why: fit.why });
         if (!device) device = await requestDevice(adapter);
         const lf = gpu && gpu.wgslLanguageFeatures;
         const cpu = opts.lanes ? opts.lanes === 'cpu' : isCpuAdapter(adapter);
@@ -154,7 +154,7 @@ export class WebGPUForward {
 
     /** Forgets positions >= pos (speculative decoding's rollback). */
     truncate(pos) {
-        if (!Number.isInteger(pos) || pos < 0 || pos > this._pos) throw fail('ARG', `truncate(${pos}): position must be in 0..${this._pos}`);
+        if (!Number.isInteger(pos) || pos < 0 || pos > this._pos) throw fail('BAD_ARGUMENT', `truncate(${pos}): position must be in 0..${this._pos}`);
         this._pos = pos;
     }
 
@@ -396,7 +396,7 @@ export class WebGPUForward {
         const verr = await dev.popErrorScope();
         const merr = await dev.popErrorScope();
         if (verr) throw fail('GPU_ERROR', `WebGPU validation error during setup: ${verr.message}`);
-        if (merr) throw fail('DOES_NOT_FIT', `out of GPU memory while uploading the model: ${merr.message}`);
+        if (merr) throw fail('NO_ROUTE', `out of GPU memory while uploading the model: ${merr.message}`, undefined, { why: 'budget' });
     }
 
     // ---- forward ----
@@ -405,7 +405,7 @@ export class WebGPUForward {
      * Runs tokens at positions pos..pos+n-1. mode 'last' -> Float32Array [n_vocab] (logits of the last
      * token), 'all' -> [n * n_vocab], 'none' -> null, 'argmax' -> Int32Array [1] (greedy token of the
      * last position), 'argmax-all' -> Int32Array [n]. Calls are serialized.
-     * Errors: ARG, CTX_FULL (nothing changed), DEVICE_LOST, GPU_ERROR, DESTROYED.
+     * Errors: BAD_ARGUMENT, CONTEXT_LENGTH_EXCEEDED (nothing changed), DEVICE_LOST, GPU_ERROR, UNLOADED.
      */
     decode(tokens, mode = 'last') {
         const run = this._queue.then(() => this._decode(tokens, mode));
@@ -414,15 +414,15 @@ export class WebGPUForward {
     }
 
     async _decode(tokens, mode) {
-        if (this._destroyed) throw fail('DESTROYED', 'the WebGPU engine was destroyed');
+        if (this._destroyed) throw fail('UNLOADED', 'the WebGPU engine was destroyed');
         if (this._lost) throw fail('DEVICE_LOST', `the WebGPU device was lost: ${this._lost.message || this._lost.reason}`);
-        if (!['last', 'all', 'none', 'argmax', 'argmax-all'].includes(mode)) throw fail('ARG', `unknown logits mode '${mode}'`);
+        if (!['last', 'all', 'none', 'argmax', 'argmax-all'].includes(mode)) throw fail('BAD_ARGUMENT', `unknown logits mode '${mode}'`);
         const n = tokens.length, V = this.hp.n_vocab;
         if (n === 0) return mode === 'none' ? null : mode.startsWith('argmax') ? new Int32Array(0) : new Float32Array(0);
-        if (n > this.nCtx - this._pos) throw fail('CTX_FULL', `context full: ${n} tokens at position ${this._pos} exceed n_ctx ${this.nCtx}`);
+        if (n > this.nCtx - this._pos) throw fail('CONTEXT_LENGTH_EXCEEDED', `context full: ${n} tokens at position ${this._pos} exceed n_ctx ${this.nCtx}`);
         for (let i = 0; i < n; i++)
             if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] >= V)
-                throw fail('ARG', `token ${tokens[i]} at index ${i} is outside the vocabulary (0..${V - 1})`);
+                throw fail('BAD_ARGUMENT', `token ${tokens[i]} at index ${i} is outside the vocabulary (0..${V - 1})`);
         const all = mode === 'all' || mode === 'argmax-all';
         const argmax = mode.startsWith('argmax');
         const out = mode === 'none' ? null : argmax ? new Int32Array(all ? n : 1) : new Float32Array(all ? n * V : V);

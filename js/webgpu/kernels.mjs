@@ -179,16 +179,24 @@ const MM_BODY = {
       }
       acc[t] += f32(s) * (dw * AD[t * P.nb + b]);
     }` },
-    // activations rounded to f16 first (ggml's F16 vec_dot_type): AQ holds them as f16 pairs
-    f16: { units: 'P.n_in / 2u', body: /* wgsl */ `
-    let wv = unpack2x16float(W[r * (P.n_in / 2u) + u]);
+    // activations rounded to f16 first (ggml's F16 vec_dot_type): AQ holds them as f16 pairs.
+    // 4 weights (2 words) per unit.
+    f16: { units: 'P.n_in / 4u', body: /* wgsl */ `
+    let o = r * (P.n_in / 2u) + 2u * u;
+    let w0 = unpack2x16float(W[o]); let w1 = unpack2x16float(W[o + 1u]);
+    let wv = vec4f(w0, w1);
     for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
-      let av = unpack2x16float(AQ[t * (P.n_in / 2u) + u]);
-      acc[t] += wv.x * av.x + wv.y * av.y;
+      let a = t * (P.n_in / 2u) + 2u * u;
+      acc[t] += dot(wv, vec4f(unpack2x16float(AQ[a]), unpack2x16float(AQ[a + 1u])));
     }` },
-    f32: { units: 'P.n_in', body: /* wgsl */ `
-    let wv = bitcast<f32>(W[r * P.n_in + u]);
-    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; } acc[t] += wv * bitcast<f32>(AQ[t * P.n_in + u]); }` },
+    // 4 weights per unit
+    f32: { units: 'P.n_in / 4u', body: /* wgsl */ `
+    let o = r * P.n_in + 4u * u;
+    let wv = vec4f(bitcast<f32>(W[o]), bitcast<f32>(W[o + 1u]), bitcast<f32>(W[o + 2u]), bitcast<f32>(W[o + 3u]));
+    for (var t = 0u; t < MAXB; t++) { if (t >= nt) { break; }
+      let a = t * P.n_in + 4u * u;
+      acc[t] += dot(wv, vec4f(bitcast<f32>(AQ[a]), bitcast<f32>(AQ[a + 1u]), bitcast<f32>(AQ[a + 2u]), bitcast<f32>(AQ[a + 3u])));
+    }` },
 };
 
 export const MATMUL_FORMATS = Object.keys(MM_BODY);

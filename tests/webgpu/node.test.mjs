@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { loadTrit } from '../../js/wasm.mjs';
 import { WebGPUForward, fitsAdapter, requestAdapter } from '../../js/webgpu/index.mjs';
 import { runAll } from './cases.mjs';
+import { runRouter } from './router-cases.mjs';
+import { createEngine } from '../../js/index-node.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ORACLE = process.env.TRIT_ORACLE || path.resolve(ROOT, '../shared/oracle');
@@ -32,4 +34,10 @@ test('WebGPU backend vs wasm in Node (Dawn)', { skip: adapter ? false : 'no WebG
     assert.ok(results.length > 0, 'no checks ran');
     const bad = results.filter(r => !r.ok);
     assert.deepEqual(bad.map(r => `${r.name}: ${r.msg}`), []);
+});
+
+test('router + WebGPU backend through createEngine in Node (Dawn)', { skip: adapter ? false : 'no WebGPU adapter in Node' }, async () => {
+    const r = await runRouter({ createEngine, model: n => path.join(ORACLE, 'models', n + '.gguf') }, { log: l => console.log(l) });
+    assert.ok(r.length >= 9, `only ${r.length} router checks ran`);
+    assert.deepEqual(r.filter(x => !x.ok).map(x => `${x.name}: ${x.msg}`), []);
 });
