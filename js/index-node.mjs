@@ -13,5 +13,7 @@ export function detectCapabilities(opts) { return detect(platform, opts); }
 export { TritError, ERROR_CODES, isAbortError } from './errors.mjs';
 export { TEMPLATES, detectTemplate } from './templates.mjs';
 export { PROTOCOL_VERSION } from './protocol.mjs';
+/** Node only: perplexity (+ saved logits), KL divergence, multiple choice; docs/eval.md. */
+export { evaluate } from './eval.mjs';
 /** The Cache API cache of URL downloads (browsers; null where there is no Cache API, as in Node 20). */
 export function modelCache(name) { return cacheApiStore(name); }

@@ -372,7 +372,7 @@ export function detectCapabilities(opts?: Pick<EngineOptions, 'backend' | 'webgp
 export type ErrorCode =
     | 'BAD_ARGUMENT' | 'UNSUPPORTED' | 'LOAD_FAILED' | 'BAD_MODEL' | 'INTEGRITY' | 'NETWORK' | 'OUT_OF_MEMORY'
     | 'VOCAB_MISMATCH' | 'CONTEXT_LENGTH_EXCEEDED' | 'CHAT_TEMPLATE' | 'WORKER_CRASHED' | 'UNLOADED' | 'NO_ROUTE'
-    | 'REMOTE' | 'PROTOCOL' | 'INTERNAL';
+    | 'REMOTE' | 'PROTOCOL' | 'INTERNAL' | 'BAD_DATA';
 
 /** The one error class; aborts are errors named 'AbortError' instead. */
 export class TritError extends Error {
@@ -388,3 +388,64 @@ export const TEMPLATES: Readonly<Record<string, { render(messages: { role: strin
 /** the template family of a Jinja chat template or name, or null */
 export function detectTemplate(template: string): string | null;
 export const PROTOCOL_VERSION: number;
+
+// ---- evaluate (Node only; docs/eval.md): the objects `trit eval <kind> --json` prints ----------------
+
+interface EvaluateCommon {
+    /** a GGUF path or its bytes */
+    model: string | ArrayBuffer | ArrayBufferView;
+    batch?: number;
+    kv?: 'f16' | 'f32';
+    onProgress?: (p: { done: number; total: number }) => void;
+    signal?: AbortSignal;
+    /** wasm build, default 'simd' where supported */
+    build?: 'simd' | 'scalar';
+}
+export interface EvaluatePplOptions extends EvaluateCommon {
+    kind: 'ppl';
+    text?: string | Uint8Array;
+    file?: string;
+    /** chunk length (>= 4) */
+    ctx: number;
+    /** only the first N chunks */
+    chunks?: number;
+    /** write the saved-logits file here (for a later kind: 'kld') */
+    saveLogits?: string;
+}
+export interface EvaluateKldOptions extends EvaluateCommon {
+    kind: 'kld';
+    /** a saved-logits file (path or bytes) from `trit eval ppl --save-logits` or saveLogits */
+    base: string | ArrayBuffer | ArrayBufferView;
+    chunks?: number;
+}
+export interface EvaluateMcOptions extends EvaluateCommon {
+    kind: 'mc';
+    /** a JSONL path, JSONL text/bytes, or questions (objects or lines) in any layout of docs/eval.md */
+    task: string | Uint8Array | Array<object | string>;
+    ctx?: number;
+    limit?: number;
+    /** per-question results in .questions */
+    details?: boolean;
+}
+export interface PplResult {
+    command: 'ppl'; n_tokens: number; n_ctx: number; n_chunk: number; n_scored: number;
+    ppl: number; ppl_err: number; nll_mean: number; save_logits: string | null;
+}
+export interface KldResult {
+    command: 'kld'; base: string | null; n_chunk: number; n: number;
+    ppl: number; ppl_err: number; ppl_base: number; ppl_base_err: number; ppl_cor: number;
+    ln_ppl_ratio: number; ln_ppl_ratio_err: number; ppl_ratio: number; ppl_ratio_err: number; ppl_diff: number; ppl_diff_err: number;
+    kld: { mean: number; err: number; max: number; 'p99.9': number; p99: number; median: number; p10: number; p5: number; p1: number; min: number };
+    dp: { mean: number; err: number; max: number; 'p99.9': number; p99: number; p95: number; p90: number; p75: number; median: number;
+          p25: number; p10: number; p5: number; p1: number; 'p0.1': number; min: number; rms: number; rms_err: number };
+    same_top: number; same_top_err: number;
+}
+export interface McResult {
+    command: 'mc'; task: string; n: number; acc: number; acc_stderr: number; acc_norm: number; acc_norm_stderr: number;
+    chance: number; n_acc: number; n_acc_norm: number;
+    questions?: { line: number; label: number; pred: number; pred_norm: number; loglik: number[] }[];
+}
+/** Node only (the browser entry does not export it). Throws TritError (BAD_DATA, VOCAB_MISMATCH, ...) or an AbortError. */
+export function evaluate(opts: EvaluatePplOptions): Promise<PplResult>;
+export function evaluate(opts: EvaluateKldOptions): Promise<KldResult>;
+export function evaluate(opts: EvaluateMcOptions): Promise<McResult>;

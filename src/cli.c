@@ -363,6 +363,15 @@ static void progress_end(progress_t *p) {
     if (p->on && p->drawn) fputc('\n', stderr);
 }
 
+/* Closes a file we wrote (if open); -1 with a message if the data did not make it to disk. */
+static int close_written(FILE **fp, const char *path) {
+    if (!*fp) return 0;
+    int bad = fclose(*fp);
+    *fp = NULL;
+    if (bad) fprintf(stderr, "error: cannot write '%s'\n", path);
+    return bad ? -1 : 0;
+}
+
 /* JSON string (for file names in --json output) */
 static void json_print_str(FILE *fp, const char *s) {
     fputc('"', fp);
@@ -419,11 +428,7 @@ static int cmd_eval_ppl(const trit_model *m, const args_t *a) {
         progress_step(&pg, ch + 1);
     }
     progress_end(&pg);
-    if (out) {
-        int bad = fclose(out);
-        out = NULL;
-        if (bad) { fprintf(stderr, "error: cannot write '%s'\n", a->save_logits); goto done; }
-    }
+    if (close_written(&out, a->save_logits)) goto done;
     if (a->json) {
         printf("{\"command\": \"ppl\", \"n_tokens\": %d, \"n_ctx\": %d, \"n_chunk\": %d, \"n_scored\": %lld, "
                "\"ppl\": %.10g, \"ppl_err\": %.10g, \"nll_mean\": %.10g, \"save_logits\": ",
@@ -630,11 +635,7 @@ static int cmd_eval_mc(const trit_model *m, const args_t *a) {
         progress_step(&pg, i + 1);
     }
     progress_end(&pg);
-    if (det) {
-        int bad = fclose(det);
-        det = NULL;
-        if (bad) { fprintf(stderr, "error: cannot write '%s'\n", a->details); goto done; }
-    }
+    if (close_written(&det, a->details)) goto done;
     trit_mc_result r;
     trit_mc_get(mc, &r);
     if (a->json) {
