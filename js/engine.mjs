@@ -199,6 +199,9 @@ class LocalEngine {
 
     async _ready() {
         if (this.state === 'unloaded') throw new TritError('UNLOADED', 'the engine was unloaded');
+        if (this.state === 'ready' && [this.models.target, this.models.draft].some(m => m && m.client.dead)) {
+            this.state = 'crashed';                  // a worker died while idle
+        }
         if (this.state === 'crashed') {
             // a worker died during an earlier request: start fresh workers with the same sources
             this._closeModels();
@@ -451,6 +454,22 @@ class LocalEngine {
             out[role] = { ...(await m.call('memory', [])), pending: m.client.busy, mirror: m.cached.length };
         }
         return out;
+    }
+
+    /**
+     * Test and diagnostics: the exact sampling distribution of the next token after `tokens` under
+     * `sampling` (the target's, or the draft's with role 'draft').
+     */
+    async _debugDistribution(tokens, sampling, role = 'target') {
+        return this._exclusive(async () => {
+            await this._ready();
+            const m = this.models[role];
+            await m.call('begin', [{ temperature: 1, seed: 0, ...sampling }]);
+            const keep = Math.min(commonPrefixLen(m.cached, tokens), tokens.length - 1);
+            const p = await m.call('distribution', [keep, tokens.slice(keep)]);
+            m.cached = tokens.slice();
+            return p;
+        });
     }
 
     /** Test hook: makes a model worker die for real ('throw' = uncaught error, 'exit' = process exit). */

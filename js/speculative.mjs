@@ -62,13 +62,17 @@ export class ModelHandle {
     async prefill(prompt, signal, onChunk) {
         const end = prompt.length - 1;
         let pos = commonPrefix(this.cached, prompt, end);
-        if (pos < this.cached.length) this.cached.length = pos;   // the next call cuts the cache to pos
+        if (pos < this.cached.length && pos === end) {
+            await this.call('feed', [pos, []]);                // cut the cache now: the mirror stays exact
+            this.cached.length = pos;
+        }
         let keep = pos;
         while (pos < end) {
             throwIfAborted(signal);
             const n = Math.min(PREFILL_CHUNK, end - pos);
             const chunk = prompt.slice(pos, pos + n);
             await this.call('feed', [keep, chunk]);
+            this.cached.length = keep;
             this.cached.push(...chunk);
             pos += n;
             keep = pos;
