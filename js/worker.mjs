@@ -6,6 +6,7 @@
 import { serveRpc, transfer } from './protocol.mjs';
 import { TritError } from './errors.mjs';
 import { loadBackend } from './backends.mjs';
+import { platform as browserPlatform } from './platform-browser.mjs';
 
 /** The methods a model worker answers (see js/model-wasm.mjs for what each does). */
 export function modelHandlers(platform) {
@@ -68,9 +69,10 @@ export function serveModel(scope, platform) {
     serveRpc(scope, modelHandlers(platform));
 }
 
-// Browser module worker: serve on `self`.
+// Browser module worker: serve on `self`. The listener must be attached during the module's first
+// evaluation (no top-level await before it): messages that arrive earlier would be dropped.
 if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && self instanceof WorkerGlobalScope) {
-    const { platform } = await import('./platform-browser.mjs');
+    const platform = browserPlatform;
     serveModel({
         post: (m, t) => self.postMessage(m, t),
         onMessage: fn => self.addEventListener('message', e => fn(e.data)),
