@@ -20,7 +20,7 @@ import { Vocab, TextStream } from './text.mjs';
 import { detectCapabilities, chooseRoute } from './router.mjs';
 import { RemoteEngine } from './remote.mjs';
 
-const ENGINE_OPTIONS = new Set(['model', 'draft', 'onProgress', 'signal', 'workers', 'backend', 'wasm', 'contextLength',
+const ENGINE_OPTIONS = new Set(['model', 'draft', 'onProgress', 'signal', 'workers', 'backend', 'wasm', 'threads', 'contextLength',
     'kvType', 'batch', 'chatTemplate', 'speculative', 'cache', 'name', 'remote', 'route']);
 
 function randomId(prefix) {
@@ -106,7 +106,9 @@ class LocalEngine {
                 'worker; reload needs a URL, path, File or Blob');
         }
         const loadOpts = {
-            backend: this.route.backend === 'wasm' ? 'wasm' : this.route.backend, build: this.route.build,
+            backend: this.route.backend, build: this.route.build,
+            // matmul threads for the target (a threaded wasm build; the draft stays single-threaded)
+            threads: role === 'target' ? this.opts.threads || 1 : 1,
             contextLength, kvType: this.opts.kvType, batch: this.opts.batch,
             cache: this.opts.cache !== undefined ? this.opts.cache : this.platform.defaultCache,
         };
@@ -131,6 +133,10 @@ class LocalEngine {
         if (ctxLen !== undefined && !(Number.isInteger(ctxLen) && ctxLen > 0)) {
             throw new TritError('BAD_ARGUMENT', 'contextLength must be a positive integer');
         }
+        const th = this.opts.threads;
+        if (th !== undefined && !(Number.isInteger(th) && th >= 1 && th <= 64)) {
+            throw new TritError('BAD_ARGUMENT', 'threads must be an integer in 1..64');
+        }
         const loads = [this._loadOne('target', target, signal, ctxLen)];
         if (draft) loads.push(this._loadOne('draft', draft, signal, ctxLen));
         const settled = await Promise.allSettled(loads);
@@ -152,6 +158,7 @@ class LocalEngine {
             if (D.info.n_ctx !== T.info.n_ctx) D.info = await D.call('resize', [T.info.n_ctx]);
         }
         this.models = { target: T, draft: D };
+        this.route = { ...this.route, build: T.info.build, threads: T.info.threads };   // what was really loaded
         this.state = 'ready';
         if (this.opts.onProgress) {
             try { this.opts.onProgress({ model: 'engine', phase: 'ready', loaded: 1, total: 1, rate: 0 }); } catch { /* ignore */ }

@@ -75,8 +75,10 @@ export interface EngineOptions {
     workers?: boolean;
     /** 'auto' (default) | 'wasm' (the seam for further backends) */
     backend?: string;
-    /** wasm build: 'simd' | 'scalar' | a .wasm path/URL (default: simd where supported) */
+    /** wasm build: 'simd' | 'scalar' | ... | a .wasm path/URL (default: the best this runtime runs) */
     wasm?: string;
+    /** matmul threads for the target model (a threaded wasm build with shared memory; else 1) */
+    threads?: number;
     /** KV cache positions (default min(n_ctx_train, 4096)) */
     contextLength?: number;
     /** KV cache type (default 'f16', as llama.cpp) */
@@ -228,6 +230,7 @@ export interface RequestOptions {
 export interface ModelInfo {
     backend: string;
     build: string;
+    threads: number;
     arch: string;
     name: string | null;
     n_vocab: number;
@@ -275,8 +278,8 @@ export interface Capabilities {
 export interface Route {
     kind: 'local' | 'remote';
     backend?: string;
-    build?: string;
-    threads?: boolean;
+    build?: string | null;
+    threads?: number;
     baseURL?: string;
     model?: string | null;
     reason: string;

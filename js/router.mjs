@@ -91,14 +91,13 @@ export async function chooseRoute({ platform, caps, target, draft, opts }) {
         if (remote && mode === 'auto') return toRemote(problems.join('; '));
         throw new TritError('NO_ROUTE', `${problems.join('; ')}; no remote endpoint is configured`, { details: { capabilities: caps } });
     }
-    let build = 'scalar';
-    if (typeof opts.wasm === 'string') build = opts.wasm;
-    else if (caps.simd) build = 'simd';
-    const why = [`wasm ${build}`];
+    // the wasm build: as asked, else the best this runtime runs (js/wasm.mjs picks; info.model.build says which)
+    const build = typeof opts.wasm === 'string' ? opts.wasm : null;
+    const why = [`wasm ${build || (caps.simd ? 'simd' : 'scalar')}`];
     if (!caps.simd) why.push('no SIMD128 in this runtime');
-    why.push(caps.threads ? 'threads available (single-threaded build in use)' : 'no threads (needs cross-origin isolation)');
+    why.push(caps.threads ? 'threads available' : 'no threads (needs cross-origin isolation)');
     if (caps.webgpu) why.push('WebGPU present (no WebGPU backend yet)');
-    return { kind: 'local', backend, build, threads: false, reason: why.join('; '), capabilities: caps, sizes };
+    return { kind: 'local', backend, build, reason: why.join('; '), capabilities: caps, sizes };
 }
 
 function mb(n) { return Math.round(n / 2 ** 20); }

@@ -51,7 +51,7 @@ function startServer() {
             const end = Math.min(body.length, off + 65536, cutAt);
             res.write(body.subarray(off, end));
             off = end;
-            if (slow) setTimeout(step, 3); else setImmediate(step);
+            if (slow) setTimeout(step, 25); else setImmediate(step);   // slow: ~0.35 s, several progress intervals
         };
         step();
     });
