@@ -11,6 +11,7 @@ JS_TESTS := $(sort $(wildcard tests/js/*.test.mjs))
 TESTS += test-js
 
 test-js: wasm                                 ## npm package tests (node:test, ~3 min): API, workers, speculative, loader, router
+	@test -d node_modules/openai -a -d node_modules/playwright-core || { echo "test-js needs the dev dependencies: run npm ci"; exit 1; }
 	$(NODE) --test $(JS_TESTS)
 
 SPEC_MODELS := build/bench-spec/target-2b.tq2_0.gguf build/bench-spec/draft-small.tq2_0.gguf
