@@ -350,6 +350,7 @@ export class WasmModel {
                 t = this.X.trit_sampler_draw(this.rngS, pp, V);
             } else {
                 t = this._choose(lp, this.n);
+                if (q) q[i * V + t] = 1;                       // a greedy draft's q is one-hot
             }
             toks.push(t);
             if (i === k - 1 || this.X.trit_token_is_eog(this.m, t) || this.n + 1 >= this.nCtx) break;

@@ -282,7 +282,9 @@ export class Generation {
                 const lastIsEog = o.isEog(prop.tokens[k - 1]);
                 // verify, and (pipeline) let the draft run ahead meanwhile
                 const tkeep = commonPrefix(T.cached, conf, conf.length - 1);
-                const verifying = T.call('verify', [tkeep, conf.slice(tkeep), prop.tokens, prop.q]);
+                // q moves to the target worker (a [k][V] array each round; not needed here afterwards)
+                const verifying = T.call('verify', [tkeep, conf.slice(tkeep), prop.tokens, prop.q],
+                    { transfer: prop.q ? [prop.q.buffer] : [] });
                 let ahead = null;
                 const kAhead = Math.min(ak.adaptive ? Math.max(K, 1) : K, D.nCtx - conf.length - k - 1) + 1;
                 if (spec.pipeline && !lastIsEog && kAhead >= 2 && remaining - k - 1 > 0 && (!ak.adaptive || ak.pipelineWorth(k))) {

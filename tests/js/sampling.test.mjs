@@ -60,6 +60,7 @@ test('speculative sampling keeps the target distribution (chi-square over the fi
         ['good draft, pipelined, K=2', same, { speculative: { ...K, k: 2, pipeline: true, draftSampling: { temperature: 0.7 } } }],
         ['too flat draft (T=3, no top-k)', same, { speculative: { ...K, draftSampling: { temperature: 3, top_k: 0 } } }],
         ['too peaked draft (T=0.25)', same, { speculative: { ...K, draftSampling: { temperature: 0.25 } } }],
+        ['greedy draft (one-hot q)', same, { speculative: { ...K, draftSampling: { temperature: 0 } } }],
         ['unrelated draft', unrelated, { speculative: K }],
     ];
     const rates = {};
