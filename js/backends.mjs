@@ -4,10 +4,11 @@
 // the backend the router chose by name from this table (a static table, because it is read inside
 // workers, where nothing registered on the page would be visible).
 //
-// To add one (e.g. WebGPU): add an entry here and teach router.mjs when to pick it.
+// To add one: add an entry here and teach router.mjs when to pick it.
 
 export const BACKENDS = {
     wasm: async () => (await import('./model-wasm.mjs')).WasmModel,
+    webgpu: async () => (await import('./webgpu/model-webgpu.mjs')).WebGPUModel,
 };
 
 export async function loadBackend(name) {

@@ -29,6 +29,7 @@ function usage() {
         '  logits     -p TEXT -o FILE           float32 [n_tokens][n_vocab], every prompt position\n' +
         '  generate   -p TEXT -n N              continue TEXT by N tokens\n' +
         '  perplexity -f FILE -c CTX            perplexity as llama-perplexity computes it\n' +
+        '  serve      [--port N ...]            OpenAI-compatible HTTP server (trit serve --help)\n' +
         'options: --kv f16|f32 (KV cache type, default f16)  --temp T (0 = greedy, default)\n' +
         '         --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n' +
         '         --ids (generate: print token ids instead of text)  --special (parse special tokens)\n' +
@@ -116,6 +117,8 @@ function fmtFixed(x, d) {   // printf %.{d}f for finite doubles
 }
 
 export async function main(argv) {
+    // `trit serve`: the OpenAI-compatible server (js/server.mjs), a separate program
+    if (argv[0] === 'serve') return (await import('./server.mjs')).main(argv.slice(1));
     const a = parseArgs(argv);
     if (!a) { usage(); return 2; }
     let T;

@@ -21,7 +21,7 @@ import { detectCapabilities, chooseRoute } from './router.mjs';
 import { RemoteEngine } from './remote.mjs';
 
 const ENGINE_OPTIONS = new Set(['model', 'draft', 'onProgress', 'signal', 'workers', 'backend', 'wasm', 'threads', 'contextLength',
-    'kvType', 'batch', 'chatTemplate', 'speculative', 'cache', 'name', 'remote', 'route']);
+    'kvType', 'batch', 'chatTemplate', 'speculative', 'cache', 'name', 'remote', 'route', 'webgpu', 'onEvent']);
 
 function randomId(prefix) {
     const b = new Uint8Array(12);
@@ -49,7 +49,7 @@ export async function createEngineOn(platform, opts = {}) {
         if (!ENGINE_OPTIONS.has(k)) throw new TritError('BAD_ARGUMENT', `unknown option '${k}' (known: ${[...ENGINE_OPTIONS].join(', ')})`);
     }
     throwIfAborted(opts.signal);
-    const caps = await detectCapabilities(platform);
+    const caps = await detectCapabilities(platform, opts);
     const env = { isNode: platform.isNode };
     const target = opts.model !== undefined && opts.model !== null ? normalizeSource(opts.model, env) : null;
     const draft = opts.draft !== undefined && opts.draft !== null ? normalizeSource(opts.draft, env) : null;
@@ -106,7 +106,8 @@ class LocalEngine {
                 'worker; reload needs a URL, path, File or Blob');
         }
         const loadOpts = {
-            backend: this.route.backend, build: this.route.build,
+            backend: (this.route.backends || {})[role] || this.route.backend, build: this.route.build,
+            forced: !!(this.route.forced || {})[role], role, webgpu: this.opts.webgpu,
             // matmul threads for the target (a threaded wasm build; the draft stays single-threaded)
             threads: role === 'target' ? this.opts.threads || 1 : 1,
             contextLength, kvType: this.opts.kvType, batch: this.opts.batch,
@@ -221,10 +222,31 @@ class LocalEngine {
             }
         }
         if (this.state !== 'ready') throw new TritError('INTERNAL', `engine state '${this.state}'`);
+        if (this._refreshInfo) {
+            this._refreshInfo = false;
+            for (const m of [this.models.target, this.models.draft]) if (m) m.info = await m.call('describe', []);
+        }
     }
 
     _noteError(e) {
         if (e && e.code === 'WORKER_CRASHED') this.state = 'crashed';
+        if (e && e.code === 'DEVICE_LOST') {
+            // the worker moved that model to wasm already; refresh its info before the next request
+            this._refreshInfo = true;
+            this._event({ type: 'backend-fallback', model: (e.details && e.details.role) || 'target', from: 'webgpu', to: 'wasm', reason: e.message });
+        }
+    }
+
+    _event(ev) {
+        if (!this.opts.onEvent) return;
+        try { this.opts.onEvent(ev); } catch { /* the callback's problem */ }
+    }
+
+    /** Test hook: loses the WebGPU device of a model worker for real (device.destroy()). */
+    async _debugLoseDevice(role = 'target') {
+        const m = this.models[role];
+        if (!m) throw new TritError('BAD_ARGUMENT', `no ${role} model`);
+        return m.call('loseDevice', []);
     }
 
     async tokenize(text, { addSpecial = true, parseSpecial = false } = {}) {
@@ -407,6 +429,8 @@ class LocalEngine {
             // decode rate counts tokens after the first (the first comes with the prefill)
             decode_tokens_per_s: decodeS > 0 && st.completion_tokens > 1 ? round((st.completion_tokens - 1) / decodeS) : 0,
             tokens_per_s: totalMs > 0 ? round(st.completion_tokens / (totalMs / 1000)) : 0,
+            backend: { target: this.models.target ? this.models.target.info.backend : null,
+                draft: this.models.draft ? this.models.draft.info.backend : null },
             speculative: s ? {
                 k: s.k, adaptive: s.adaptive, pipeline: s.pipeline, rounds: s.rounds, target_only_steps: s.target_only_steps,
                 proposed: s.proposed, accepted: s.accepted, acceptance_rate: round(s.acceptance_rate, 4),

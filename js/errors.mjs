@@ -21,6 +21,8 @@ export const ERROR_CODES = Object.freeze({
     NO_ROUTE: 'the model cannot run here and no remote endpoint is configured',
     REMOTE: 'the remote OpenAI-compatible endpoint answered with an error',
     PROTOCOL: 'a worker message had the wrong protocol version or shape',
+    DEVICE_LOST: 'the WebGPU device was lost mid-generation: that request failed, the model continues on wasm',
+    GPU_ERROR: 'a WebGPU error (validation, out of GPU memory) in the WebGPU backend',
     INTERNAL: 'a bug: an invariant of the engine did not hold',
 });
 

@@ -4,11 +4,14 @@
 import { platform } from './platform-browser.mjs';
 import { createEngineOn } from './engine.mjs';
 import { detectCapabilities as detect } from './router.mjs';
+import { cacheApiStore } from './loader.mjs';
 
 /** See docs/js.md: createEngine({model, draft, onProgress, signal, ...}) -> engine. */
 export function createEngine(opts) { return createEngineOn(platform, opts); }
 /** What this runtime offers (wasm, SIMD, threads, memory, WebGPU). */
-export function detectCapabilities() { return detect(platform); }
+export function detectCapabilities(opts) { return detect(platform, opts); }
 export { TritError, ERROR_CODES, isAbortError } from './errors.mjs';
 export { TEMPLATES, detectTemplate } from './templates.mjs';
 export { PROTOCOL_VERSION } from './protocol.mjs';
+/** The Cache API cache of URL downloads (createEngine's `cache` option): list() and delete(key). */
+export function modelCache(name) { return cacheApiStore(name); }

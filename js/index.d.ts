@@ -57,6 +57,8 @@ export interface RemoteOptions {
     /** the model name sent to the endpoint */
     model?: string;
     headers?: Record<string, string>;
+    /** retries after a 429 or 503 answer, each after the server's Retry-After (at most 30 s); default 2 */
+    retries?: number;
 }
 
 export type ChatTemplateFunction = (
@@ -73,8 +75,13 @@ export interface EngineOptions {
     signal?: AbortSignal;
     /** run each model in its own worker (default true); false runs them in this thread */
     workers?: boolean;
-    /** 'auto' (default) | 'wasm' (the seam for further backends) */
-    backend?: string;
+    /** 'auto' (default: WebGPU where a hardware adapter exists and the model fits its limits, else
+     * wasm) | 'wasm' | 'webgpu' (forced: no fallback at load), or per model: { target, draft } */
+    backend?: Backend | { target?: Backend; draft?: Backend };
+    /** WebGPU backend tuning and tests (Node probes WebGPU only when this or backend 'webgpu' is given) */
+    webgpu?: WebGPUOptions;
+    /** engine events, e.g. { type: 'backend-fallback', model, from: 'webgpu', to: 'wasm', reason } after a device loss */
+    onEvent?: (e: EngineEvent) => void;
     /** wasm build: 'simd' | 'scalar' | ... | a .wasm path/URL (default: the best this runtime runs) */
     wasm?: string;
     /** matmul threads for the target model (a threaded wasm build with shared memory; else 1) */
@@ -96,6 +103,29 @@ export interface EngineOptions {
     remote?: RemoteOptions;
     /** 'auto' (default): local if possible, else remote if configured; 'local'; 'remote' */
     route?: 'auto' | 'local' | 'remote';
+}
+
+export type Backend = 'auto' | 'wasm' | 'webgpu';
+
+export interface WebGPUOptions {
+    /** also use software adapters (SwiftShader, llvmpipe), which auto skips because wasm is faster */
+    allowFallbackAdapter?: boolean;
+    /** pretend the adapter's binding limit is this small (tests: forces split tensors / does-not-fit) */
+    maxBindingBytes?: number;
+    /** GPU memory budget for the fit check (WebGPU does not report the adapter's memory) */
+    maxBytes?: number;
+    /** KV cache type on the GPU (default: f16 where shader-f16 exists, else f32; kvType 'f32' forces f32) */
+    kv?: 'auto' | 'f16' | 'f32';
+    /** kernel shape: 'gpu' (wide workgroups) or 'cpu' (one thread per row; default for software adapters) */
+    lanes?: 'gpu' | 'cpu';
+}
+
+export interface EngineEvent {
+    type: 'backend-fallback';
+    model: 'target' | 'draft';
+    from: 'webgpu';
+    to: 'wasm';
+    reason: string;
 }
 
 export interface SamplingParams {
@@ -171,6 +201,8 @@ export interface Usage {
         prefill_tokens_per_s: number;
         decode_tokens_per_s: number;
         tokens_per_s: number;
+        /** the backend each model ran on for this request */
+        backend: { target: string | null; draft: string | null };
         speculative: SpeculativeStats | null;
     };
 }
@@ -256,6 +288,9 @@ export interface ModelInfo {
     tokenizer_model: string | null;
     tokenizer_pre: string | null;
     heap_bytes: number;
+    /** WebGPU backend only: what the GPU runs (null on wasm) and why WebGPU is not used (null if it is) */
+    webgpu?: { backend: 'webgpu'; adapter: string; kv: 'f16' | 'f32'; dot4: boolean; nCtx: number; weightBytes: number; maxBinding: number } | null;
+    fallback?: string | null;
 }
 
 export interface Capabilities {
@@ -266,6 +301,8 @@ export interface Capabilities {
     crossOriginIsolated: boolean;
     sharedArrayBuffer: boolean;
     webgpu: boolean;
+    /** the adapter the router saw (null without one) */
+    webgpuAdapter: { name: string; fallback: boolean; maxStorageBufferBindingSize: number; shaderF16: boolean } | null;
     workers: boolean;
     hardwareConcurrency: number;
     memoryBytes: number | null;
@@ -277,7 +314,11 @@ export interface Capabilities {
 
 export interface Route {
     kind: 'local' | 'remote';
+    /** the target's backend; backends/forced per model */
     backend?: string;
+    backends?: { target: string; draft: string };
+    forced?: { target: boolean; draft: boolean };
+    /** the wasm build really loaded (null before loading when not asked for) */
     build?: string | null;
     threads?: number;
     baseURL?: string;
@@ -323,7 +364,14 @@ export interface Engine {
 }
 
 export function createEngine(opts: EngineOptions): Promise<Engine>;
-export function detectCapabilities(): Promise<Capabilities>;
+
+/** Browsers: the Cache API cache URL downloads are kept in (default name 'trit-models-v1'); null without the Cache API. */
+export function modelCache(name?: string): {
+    list(): Promise<{ key: string; url: string; sha256: string | null; size: number | null }[]>;
+    delete(key: string): Promise<void>;
+    keys(): Promise<string[]>;
+} | null;
+export function detectCapabilities(opts?: Pick<EngineOptions, 'backend' | 'webgpu'>): Promise<Capabilities>;
 
 export type ErrorCode =
     | 'BAD_ARGUMENT' | 'UNSUPPORTED' | 'LOAD_FAILED' | 'BAD_MODEL' | 'INTEGRITY' | 'NETWORK' | 'OUT_OF_MEMORY'

@@ -388,5 +388,18 @@ export function cacheApiStore(name = 'trit-models-v1') {
             const c = await caches.open(name);
             return (await c.keys()).map(r => decodeURIComponent(new URL(r.url).searchParams.get('key') || '')).filter(Boolean);
         },
+        /** The cached downloads: [{key, url, sha256, size}] (from the entries' headers; bodies are not read). */
+        async list() {
+            const c = await caches.open(name);
+            const out = [];
+            for (const r of await c.keys()) {
+                const key = new URL(r.url).searchParams.get('key');
+                const m = key && await c.match(r);
+                if (!m) continue;
+                out.push({ key, url: m.headers.get('x-trit-url') || key, sha256: m.headers.get('x-trit-sha256') || null,
+                    size: Number(m.headers.get('x-trit-size')) || null });
+            }
+            return out;
+        },
     };
 }

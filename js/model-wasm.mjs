@@ -31,7 +31,7 @@ export class WasmModel {
     static async create(opts) {
         // threads > 1 takes a threaded build where the wasm loader has one (and shared memory exists)
         const T = await loadTrit({ build: opts.build || undefined, threads: opts.threads || 1 });
-        const self = new WasmModel(T);
+        const self = new this(T, opts);     // a subclass (js/webgpu/model-webgpu.mjs) gets its options too
         try {
             await self._load(opts);
         } catch (e) {
@@ -67,19 +67,25 @@ export class WasmModel {
         const V = this.hp.n_vocab;
         const want = opts.contextLength > 0 ? opts.contextLength : Math.min(this.hp.n_ctx_train, 4096);
         const nCtx = Math.max(1, Math.min(want, 1 << 20));
-        const c = X.trit_wasm_ctx_init(m, nCtx, opts.batch > 0 ? opts.batch : 64, opts.kvType === 'f32' ? 1 : 0) >>> 0;
+        this.V = V;
+        this.ctxOpts = { batch: opts.batch > 0 ? opts.batch : 64, kv: opts.kvType === 'f32' ? 1 : 0 };
+        await this._initContext(nCtx, opts);
+        this._buf('probs', 4 * V);
+        this.begin({ temperature: 0, seed: 0 });
+    }
+
+    /** The KV cache of nCtx positions (a hook: the WebGPU backend keeps its cache on the GPU). */
+    async _initContext(nCtx) {
+        const T = this.T, X = this.X;
+        const c = X.trit_wasm_ctx_init(this.m, nCtx, this.ctxOpts.batch, this.ctxOpts.kv) >>> 0;
         if (!c) {
             const msg = T.lastError();
             throw new TritError(/memory/.test(msg) ? 'OUT_OF_MEMORY' : 'BAD_ARGUMENT', `cannot create a context of ${nCtx} tokens: ${msg}`);
         }
         this.c = c;
-        if (T.attachPool) T.attachPool(c);
-        this.ctxOpts = { batch: opts.batch > 0 ? opts.batch : 64, kv: opts.kvType === 'f32' ? 1 : 0 };
+        if (T.attachPool) T.attachPool(c);               // the threaded build's pool (no-op without one)
         this.nCtx = X.trit_ctx_n_ctx(c);
         this.seq = new Int32Array(this.nCtx);
-        this.V = V;
-        this._buf('probs', 4 * V);
-        this.begin({ temperature: 0, seed: 0 });
     }
 
     /** Replaces the context with one of nCtx positions (the cache starts empty). Returns describe(). */
@@ -253,10 +259,7 @@ export class WasmModel {
         if (keep + n > this.nCtx) {
             throw new TritError('CONTEXT_LENGTH_EXCEEDED', `${keep + n} tokens do not fit into the context of ${this.nCtx}`);
         }
-        if (keep < this.n) {
-            X.trit_ctx_truncate(this.c, keep);
-            this.n = keep;
-        }
+        if (keep < this.n) this._truncate(keep);
         if (n === 0) return 0;
         for (let i = 0; i < n; i++) {
             const t = append[i];
@@ -273,9 +276,15 @@ export class WasmModel {
         return lp;
     }
 
+    /** Forgets cached tokens >= keep. */
+    _truncate(keep) {
+        this.X.trit_ctx_truncate(this.c, keep);
+        this.n = keep;
+    }
+
     /** Decodes without sampling (prefill chunks). Returns the number of cached tokens. */
-    feed(keep, append) {
-        this._feed(keep, append, 'none');
+    async feed(keep, append) {
+        await this._feed(keep, append, 'none');
         return this.n;
     }
 
@@ -323,8 +332,8 @@ export class WasmModel {
     }
 
     /** Target-only step: cut to keep, decode append, return the next token. */
-    next(keep, append) {
-        const lp = this._feed(keep, append, 'last');
+    async next(keep, append) {
+        const lp = await this._feed(keep, append, 'last');
         if (!lp) throw new TritError('INTERNAL', 'next() needs at least one token to decode');
         return this._choose(lp, this.n);
     }
@@ -335,9 +344,9 @@ export class WasmModel {
      * wantProbs, the draft distribution q of each proposed position comes back too ([k][V]).
      * Stops early after an end-of-generation token.
      */
-    propose(keep, append, k, wantProbs) {
+    async propose(keep, append, k, wantProbs) {
         const V = this.V, T = this.T;
-        let lp = this._feed(keep, append, 'last');
+        let lp = await this._feed(keep, append, 'last');
         if (!lp) throw new TritError('INTERNAL', 'propose() needs at least one token to decode');
         const toks = [];
         const q = wantProbs ? new Float32Array(k * V) : null;
@@ -354,7 +363,7 @@ export class WasmModel {
             }
             toks.push(t);
             if (i === k - 1 || this.X.trit_token_is_eog(this.m, t) || this.n + 1 >= this.nCtx) break;
-            lp = this._feed(this.n, [t], 'last');
+            lp = await this._feed(this.n, [t], 'last');
         }
         const tokens = Int32Array.from(toks);
         return { tokens, q: q && toks.length < k ? q.slice(0, toks.length * V) : q };
@@ -367,16 +376,16 @@ export class WasmModel {
      * norm(max(0, p - q)). Returns {n: accepted draft tokens, token: the correction or, when all were
      * accepted, the bonus token}. The cache keeps append + the accepted draft tokens.
      */
-    verify(keep, append, draft, q) {
+    async verify(keep, append, draft, q) {
         const X = this.X, T = this.T, V = this.V, K = draft.length;
         if (!append || append.length === 0) throw new TritError('INTERNAL', 'verify() needs at least one token to append');
-        if (append.length > 1) this._feed(keep, append.subarray ? append.subarray(0, append.length - 1) : append.slice(0, -1), 'none');
-        else this._feed(keep, null, 'none');
+        if (append.length > 1) await this._feed(keep, append.subarray ? append.subarray(0, append.length - 1) : append.slice(0, -1), 'none');
+        else await this._feed(keep, null, 'none');
         const base = this.n;                                     // position of append's last token
         const batch = new Int32Array(K + 1);
         batch[0] = append[append.length - 1];
         batch.set(draft, 1);
-        const lp = this._feed(this.n, batch, 'all');
+        const lp = await this._feed(this.n, batch, 'all');
         const sp = this.sampling;
         const rowAt = i => lp + 4 * V * i;
         let n = 0, token = -1;
@@ -410,7 +419,7 @@ export class WasmModel {
         }
         // keep append + accepted draft tokens in the cache
         const keepTo = base + 1 + n;
-        if (keepTo < this.n) { X.trit_ctx_truncate(this.c, keepTo); this.n = keepTo; }
+        if (keepTo < this.n) this._truncate(keepTo);
         return { n, token };
     }
 
@@ -418,8 +427,8 @@ export class WasmModel {
      * Exact sampling distribution of the next token after `tokens` (test helper for the statistical
      * tests): cut to keep, decode append, return the probability vector.
      */
-    distribution(keep, append) {
-        const lp = this._feed(keep, append, 'last');
+    async distribution(keep, append) {
+        const lp = await this._feed(keep, append, 'last');
         const pp = this._probs(lp, this.n);
         return this.T.f32.slice(pp >>> 2, (pp >>> 2) + this.V);
     }

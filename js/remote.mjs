@@ -5,7 +5,7 @@
 import { TritError, abortError, isAbortError, throwIfAborted } from './errors.mjs';
 
 export class RemoteEngine {
-    /** remote: {baseURL, apiKey?, model?, headers?} */
+    /** remote: {baseURL, apiKey?, model?, headers?, retries? (after a 429/503, honouring Retry-After; default 2)} */
     constructor(remote, route) {
         this.remote = { ...remote, baseURL: remote.baseURL.replace(/\/+$/, '') };
         this.route = route;
@@ -35,13 +35,23 @@ export class RemoteEngine {
         const onAbort = () => controller.abort(signal.reason);
         if (signal) signal.addEventListener('abort', onAbort, { once: true });
         const url = this.remote.baseURL + path;
+        const retries = this.remote.retries !== undefined ? this.remote.retries : 2;
         let resp;
-        try {
-            resp = await fetch(url, { method: 'POST', headers, body: JSON.stringify(payload), signal: controller.signal });
-        } catch (e) {
-            if (signal) signal.removeEventListener('abort', onAbort);
-            if (isAbortError(e) || controller.signal.aborted) throw abortError(signal);
-            throw new TritError('NETWORK', `POST ${url}: ${e.message}`, { cause: e });
+        for (let attempt = 0; ; attempt++) {
+            try {
+                resp = await fetch(url, { method: 'POST', headers, body: JSON.stringify(payload), signal: controller.signal });
+                // a busy (429) or not yet ready (503) server says when to come back: wait, then retry
+                if ((resp.status === 429 || resp.status === 503) && attempt < retries) {
+                    await resp.body?.cancel().catch(() => {});
+                    await sleep(retryAfterMs(resp.headers.get('retry-after')), controller.signal);
+                    continue;
+                }
+            } catch (e) {
+                if (signal) signal.removeEventListener('abort', onAbort);
+                if (isAbortError(e) || controller.signal.aborted) throw abortError(signal);
+                throw new TritError('NETWORK', `POST ${url}: ${e.message}`, { cause: e });
+            }
+            break;
         }
         if (!resp.ok) {
             if (signal) signal.removeEventListener('abort', onAbort);
@@ -87,6 +97,23 @@ export class RemoteEngine {
     applyChatTemplate() { throw new TritError('UNSUPPORTED', 'chat templates are applied by the remote server'); }
     async reload() { if (this.state === 'unloaded') throw new TritError('UNLOADED', 'the engine was unloaded'); }
     async unload() { this.state = 'unloaded'; }
+}
+
+/** Milliseconds a Retry-After header asks for (seconds or an HTTP date), 1 s if absent, at most 30 s. */
+function retryAfterMs(h) {
+    let ms = 1000;
+    if (h && /^\s*\d+(\.\d+)?\s*$/.test(h)) ms = Number(h) * 1000;
+    else if (h && !Number.isNaN(Date.parse(h))) ms = Date.parse(h) - Date.now();
+    return Math.min(30000, Math.max(0, ms));
+}
+
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal.aborted) { reject(abortError(signal)); return; }
+        const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+        const onAbort = () => { clearTimeout(t); reject(abortError(signal)); };
+        signal.addEventListener('abort', onAbort, { once: true });
+    });
 }
 
 /** The `data:` payloads of a server-sent-events body (events joined across lines, comments skipped). */

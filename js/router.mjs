@@ -4,9 +4,13 @@
 // one and the model cannot run here. Without a configured `remote`, nothing is ever sent anywhere
 // but to the model's own URL.
 //
-// Backends today: 'wasm' (build 'simd' where SIMD128 validates, else 'scalar'). A WebGPU backend
-// plugs in through backends.mjs; the capability is reported (`webgpu`) but not chosen until one
-// exists. engine.info.route says what was chosen and why.
+// Backends: 'webgpu' (js/webgpu/: the forward on the GPU, the wasm core for loading, tokenizing and
+// sampling) first when an adapter exists (a hardware one: software fallbacks such as SwiftShader are
+// slower than wasm, unless webgpu.allowFallbackAdapter), else 'wasm' (build 'simd' where SIMD128
+// validates, else 'scalar'). The model worker makes the final check against the adapter's limits
+// and stays on wasm when the model does not fit (describe().backend / .fallback say so); a forced
+// backend ('webgpu' or 'wasm', per model with {target, draft}) never falls back. engine.info.route
+// says what was chosen and why; every completion's usage.extra.backend what ran.
 
 import { simdSupported } from './wasm.mjs';
 import { BACKENDS } from './backends.mjs';
@@ -15,7 +19,7 @@ import { TritError } from './errors.mjs';
 export const WASM_MAX_BYTES = 4 * 2 ** 30;      // wasm32 memory limit (one per worker)
 const OVERHEAD_BYTES = 64 * 2 ** 20;           // code, stack, scratch, sampler buffers
 
-export async function detectCapabilities(platform) {
+export async function detectCapabilities(platform, opts = {}) {
     const c = platform.capabilities();
     c.wasm = typeof WebAssembly === 'object' && typeof WebAssembly.instantiate === 'function';
     c.simd = c.wasm && simdSupported();
@@ -23,6 +27,24 @@ export async function detectCapabilities(platform) {
     c.threads = c.wasm && c.sharedArrayBuffer && c.crossOriginIsolated;
     c.wasmMaxBytes = WASM_MAX_BYTES;
     c.backends = Object.keys(BACKENDS);
+    c.webgpuAdapter = null;
+    // Node has WebGPU only through the npm `webgpu` package (Dawn); it is probed only when the caller
+    // asks for WebGPU (backend 'webgpu' or a webgpu option), since loading Dawn costs time and it
+    // warns on stderr where no Vulkan driver is installed
+    const b = opts.backend, wantsGpu = !!opts.webgpu || b === 'webgpu' || (b && typeof b === 'object' && Object.values(b).includes('webgpu'));
+    c.webgpuProbed = !!(c.webgpu || (platform.isNode && wantsGpu));
+    if (c.webgpuProbed) {
+        const { requestAdapter, describeAdapter } = await import('./webgpu/device.mjs');
+        const a = await requestAdapter();
+        c.webgpu = !!a;
+        if (a) {
+            c.webgpuAdapter = {
+                name: describeAdapter(a), fallback: !!(a.isFallbackAdapter || (a.info && a.info.isFallbackAdapter) ||
+                    /swiftshader|llvmpipe|lavapipe/i.test(describeAdapter(a))),
+                maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, shaderF16: a.features.has('shader-f16'),
+            };
+        }
+    }
     return c;
 }
 
@@ -74,10 +96,20 @@ export async function chooseRoute({ platform, caps, target, draft, opts }) {
     }
     // can it run here?
     const problems = [];
-    let backend = opts.backend || 'auto';
-    if (backend !== 'auto' && !BACKENDS[backend]) throw new TritError('BAD_ARGUMENT', `unknown backend '${backend}' (known: ${Object.keys(BACKENDS).join(', ')})`);
-    if (backend === 'auto') backend = 'wasm';       // the one local backend so far (WebGPU: see backends.mjs)
-    if (backend === 'wasm' && !caps.wasm) problems.push('this runtime has no WebAssembly');
+    const asked = opts.backend && typeof opts.backend === 'object' ? opts.backend : { target: opts.backend, draft: opts.backend };
+    const backends = {}, forced = {}, gpuWhy = [];
+    const webgpuOk = caps.webgpu && caps.webgpuAdapter && (!caps.webgpuAdapter.fallback || (opts.webgpu && opts.webgpu.allowFallbackAdapter));
+    for (const role of ['target', 'draft']) {
+        const b = asked[role] || 'auto';
+        if (b !== 'auto' && !BACKENDS[b]) throw new TritError('BAD_ARGUMENT', `unknown backend '${b}' (known: auto, ${Object.keys(BACKENDS).join(', ')})`);
+        forced[role] = b !== 'auto';
+        backends[role] = b !== 'auto' ? b : webgpuOk ? 'webgpu' : 'wasm';
+    }
+    if (!caps.webgpu) gpuWhy.push(caps.webgpuProbed === false && caps.platform === 'node' ?
+        "WebGPU not probed (Node: ask with backend 'webgpu' or the webgpu option)" : 'no WebGPU adapter');
+    else if (!webgpuOk) gpuWhy.push(`WebGPU adapter '${caps.webgpuAdapter.name}' is a software fallback (wasm is faster)`);
+    const backend = backends.target;
+    if (!caps.wasm) problems.push('this runtime has no WebAssembly');
     const need = s => (s === null ? null : s * 1.1 + OVERHEAD_BYTES);   // + KV cache and scratch, roughly
     for (const role of ['target', 'draft']) {
         const n = need(sizes[role]);
@@ -91,13 +123,20 @@ export async function chooseRoute({ platform, caps, target, draft, opts }) {
         if (remote && mode === 'auto') return toRemote(problems.join('; '));
         throw new TritError('NO_ROUTE', `${problems.join('; ')}; no remote endpoint is configured`, { details: { capabilities: caps } });
     }
-    // the wasm build: as asked, else the best this runtime runs (js/wasm.mjs picks; info.model.build says which)
+    // the wasm build: as asked, else the best this runtime runs (js/wasm.mjs picks; info.route.build
+    // is replaced by the build really loaded)
     const build = typeof opts.wasm === 'string' ? opts.wasm : null;
-    const why = [`wasm ${build || (caps.simd ? 'simd' : 'scalar')}`];
+    const why = [];
+    for (const role of draft ? ['target', 'draft'] : ['target']) {
+        why.push(`${role}: ${backends[role]}${forced[role] ? ' (forced)' : ''}`);
+    }
+    if (backends.target === 'webgpu' || backends.draft === 'webgpu') {
+        why.push(`WebGPU adapter ${caps.webgpuAdapter ? caps.webgpuAdapter.name : 'unknown'} (the worker checks its limits against the model)`);
+    } else if (gpuWhy.length) why.push(gpuWhy.join('; '));
+    why.push(`wasm ${build || (caps.simd ? 'simd' : 'scalar')}`);
     if (!caps.simd) why.push('no SIMD128 in this runtime');
     why.push(caps.threads ? 'threads available' : 'no threads (needs cross-origin isolation)');
-    if (caps.webgpu) why.push('WebGPU present (no WebGPU backend yet)');
-    return { kind: 'local', backend, build, reason: why.join('; '), capabilities: caps, sizes };
+    return { kind: 'local', backend, backends, forced, build, reason: why.join('; '), capabilities: caps, sizes };
 }
 
 function mb(n) { return Math.round(n / 2 ** 20); }

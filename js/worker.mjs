@@ -6,7 +6,6 @@
 import { serveRpc, transfer } from './protocol.mjs';
 import { TritError } from './errors.mjs';
 import { loadBackend } from './backends.mjs';
-import { platform as browserPlatform } from './platform-browser.mjs';
 
 /** The methods a model worker answers (see js/model-wasm.mjs for what each does). */
 export function modelHandlers(platform) {
@@ -23,6 +22,7 @@ export function modelHandlers(platform) {
             if (source.kind === 'url' && opts.cache) cache = platform.cacheStore(opts.cache);
             model = await Backend.create({
                 source, build: opts.build, threads: opts.threads, contextLength: opts.contextLength, kvType: opts.kvType, batch: opts.batch,
+                forced: opts.forced, role: opts.role, webgpu: opts.webgpu,
                 platform, cache, signal: ctx.signal, onProgress: p => ctx.emit('progress', p),
             });
             return model.describe();
@@ -40,13 +40,13 @@ export function modelHandlers(platform) {
         begin: s => need().begin(s),
         feed: (keep, append) => need().feed(keep, append),
         next: (keep, append) => need().next(keep, append),
-        propose: (keep, append, k, wantProbs) => {
-            const r = need().propose(keep, append, k, wantProbs);
+        propose: async (keep, append, k, wantProbs) => {
+            const r = await need().propose(keep, append, k, wantProbs);
             return transfer(r, r.q ? [r.tokens.buffer, r.q.buffer] : [r.tokens.buffer]);
         },
         verify: (keep, append, draft, q) => need().verify(keep, append, draft, q),
-        distribution: (keep, append) => {
-            const p = need().distribution(keep, append);
+        distribution: async (keep, append) => {
+            const p = await need().distribution(keep, append);
             return transfer(p, [p.buffer]);
         },
         memory: () => need().memory(),
@@ -55,6 +55,8 @@ export function modelHandlers(platform) {
             model = null;
             return true;
         },
+        /** Test hook: loses the WebGPU device for real (false when the model is not on WebGPU). */
+        loseDevice: () => (need().loseDevice ? need().loseDevice() : false),
         /** Test hook: makes this worker die for real, the way a bug would ('throw' or 'exit'). */
         crash: how => {
             if (how === 'exit' && platform.exit) platform.exit(70);
@@ -69,12 +71,16 @@ export function serveModel(scope, platform) {
     serveRpc(scope, modelHandlers(platform));
 }
 
-// Browser module worker: serve on `self`. The listener must be attached during the module's first
-// evaluation (no top-level await before it): messages that arrive earlier would be dropped.
+// Browser module worker: serve on `self`. The listener is attached before the top-level await:
+// chromium delivers messages while a module worker's evaluation is still suspended there, and a
+// message with no listener yet would be lost (the engine's first 'load' call then never answers).
 if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && self instanceof WorkerGlobalScope) {
-    const platform = browserPlatform;
+    const early = [];
+    let deliver = m => early.push(m);
+    self.addEventListener('message', e => deliver(e.data));
+    const { platform } = await import('./platform-browser.mjs');
     serveModel({
         post: (m, t) => self.postMessage(m, t),
-        onMessage: fn => self.addEventListener('message', e => fn(e.data)),
+        onMessage: fn => { deliver = fn; for (const m of early.splice(0)) fn(m); },
     }, platform);
 }
