@@ -15,7 +15,7 @@ test('npm pack ships the whitelisted runtime files only, and small', () => {
     const out = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'] }))[0];
     const files = out.files.map(f => f.path);
-    const allowed = [/^js\/[\w-]+\.mjs$/, /^js\/index\.d\.ts$/, /^js\/cli\.js$/, /^build\/wasm\/trit-[\w-]+\.wasm$/, /^docs\/js\.md$/,
+    const allowed = [/^js\/[\w-]+\.mjs$/, /^js\/webgpu\/[\w-]+\.mjs$/, /^js\/index\.d\.ts$/, /^js\/cli\.js$/, /^build\/wasm\/trit-[\w-]+\.wasm$/, /^docs\/js\.md$/,
         /^README\.md$/, /^LICENSE$/, /^package\.json$/];
     for (const f of files) assert.ok(allowed.some(r => r.test(f)), `${f} must not ship`);
     assert.ok(!files.some(f => /test|debug|asan|prof/i.test(f)), 'no test or debug builds');
@@ -24,7 +24,8 @@ test('npm pack ships the whitelisted runtime files only, and small', () => {
     assert.ok(out.size < MAX_PACKED, `packed size ${out.size} bytes`);
     // every relative import in a shipped module points at a shipped file
     for (const f of files.filter(x => x.endsWith('.mjs'))) {
-        const src = fs.readFileSync(path.join(ROOT, f), 'utf8');
+        // (comment lines may show usage examples: skip them)
+        const src = fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').filter(l => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
         for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|new URL\(\s*['"](\.\.?\/[^'"]+)['"]\s*,\s*import\.meta\.url/g)) {
             const rel = m[1] || m[2] || m[3];
             const target = path.posix.normalize(path.posix.join(path.posix.dirname(f), rel));
