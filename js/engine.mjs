@@ -159,7 +159,8 @@ class LocalEngine {
             if (D.info.n_ctx !== T.info.n_ctx) D.info = await D.call('resize', [T.info.n_ctx]);
         }
         this.models = { target: T, draft: D };
-        this.route = { ...this.route, build: T.info.build, threads: T.info.threads };   // what was really loaded
+        // what was really loaded: the wasm build, and whether its matmuls run on more than one thread
+        this.route = { ...this.route, build: T.info.build, threads: (T.info.threads || 1) > 1 };
         this.state = 'ready';
         if (this.opts.onProgress) {
             try { this.opts.onProgress({ model: 'engine', phase: 'ready', loaded: 1, total: 1, rate: 0 }); } catch { /* ignore */ }

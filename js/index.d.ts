@@ -320,7 +320,8 @@ export interface Route {
     forced?: { target: boolean; draft: boolean };
     /** the wasm build really loaded (null before loading when not asked for) */
     build?: string | null;
-    threads?: number;
+    /** the target's matmuls run on more than one thread (a threaded wasm build) */
+    threads?: boolean;
     baseURL?: string;
     model?: string | null;
     reason: string;

@@ -136,7 +136,7 @@ export async function chooseRoute({ platform, caps, target, draft, opts }) {
     why.push(`wasm ${build || (caps.simd ? 'simd' : 'scalar')}`);
     if (!caps.simd) why.push('no SIMD128 in this runtime');
     why.push(caps.threads ? 'threads available' : 'no threads (needs cross-origin isolation)');
-    return { kind: 'local', backend, backends, forced, build, reason: why.join('; '), capabilities: caps, sizes };
+    return { kind: 'local', backend, backends, forced, build, threads: false, reason: why.join('; '), capabilities: caps, sizes };
 }
 
 function mb(n) { return Math.round(n / 2 ** 20); }
