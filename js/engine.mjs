@@ -252,15 +252,15 @@ class LocalEngine {
 
     async tokenize(text, { addSpecial = true, parseSpecial = false } = {}) {
         if (typeof text !== 'string') throw new TritError('BAD_ARGUMENT', 'tokenize takes a string');
-        // tokenizing does not touch the KV cache: it need not wait for a running request, unless
-        // the engine must (re)load first, which happens in the request queue
+        // in the request queue, like every call: callers (the demo) rely on tokenize() seeing the engine
+        // as the requests before it left it (a reload after a crash, an unload)
         const run = async () => {
             await this._ready();
             try {
                 return Array.from(await this.models.target.call('tokenize', [text, !!addSpecial, !!parseSpecial]));
             } catch (e) { this._noteError(e); throw e; }
         };
-        return this.state === 'ready' && !this.models.target.client.dead ? run() : this._exclusive(run);
+        return this._exclusive(run);
     }
 
     async detokenize(ids) {
