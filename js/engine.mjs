@@ -20,7 +20,7 @@ import { Vocab, TextStream } from './text.mjs';
 import { detectCapabilities, chooseRoute } from './router.mjs';
 import { RemoteEngine } from './remote.mjs';
 
-const ENGINE_OPTIONS = new Set(['model', 'draft', 'onProgress', 'signal', 'workers', 'backend', 'wasm', 'contextLength',
+const ENGINE_OPTIONS = new Set(['model', 'draft', 'onProgress', 'signal', 'workers', 'backend', 'wasm', 'threads', 'contextLength',
     'kvType', 'batch', 'chatTemplate', 'speculative', 'cache', 'name', 'remote', 'route', 'webgpu', 'onEvent']);
 
 function randomId(prefix) {
@@ -108,6 +108,8 @@ class LocalEngine {
         const loadOpts = {
             backend: (this.route.backends || {})[role] || this.route.backend, build: this.route.build,
             forced: !!(this.route.forced || {})[role], role, webgpu: this.opts.webgpu,
+            // matmul threads for the target (a threaded wasm build; the draft stays single-threaded)
+            threads: role === 'target' ? this.opts.threads || 1 : 1,
             contextLength, kvType: this.opts.kvType, batch: this.opts.batch,
             cache: this.opts.cache !== undefined ? this.opts.cache : this.platform.defaultCache,
         };
@@ -132,6 +134,10 @@ class LocalEngine {
         if (ctxLen !== undefined && !(Number.isInteger(ctxLen) && ctxLen > 0)) {
             throw new TritError('BAD_ARGUMENT', 'contextLength must be a positive integer');
         }
+        const th = this.opts.threads;
+        if (th !== undefined && !(Number.isInteger(th) && th >= 1 && th <= 64)) {
+            throw new TritError('BAD_ARGUMENT', 'threads must be an integer in 1..64');
+        }
         const loads = [this._loadOne('target', target, signal, ctxLen)];
         if (draft) loads.push(this._loadOne('draft', draft, signal, ctxLen));
         const settled = await Promise.allSettled(loads);
@@ -153,6 +159,8 @@ class LocalEngine {
             if (D.info.n_ctx !== T.info.n_ctx) D.info = await D.call('resize', [T.info.n_ctx]);
         }
         this.models = { target: T, draft: D };
+        // what was really loaded: the wasm build, and whether its matmuls run on more than one thread
+        this.route = { ...this.route, build: T.info.build, threads: (T.info.threads || 1) > 1 };
         this.state = 'ready';
         if (this.opts.onProgress) {
             try { this.opts.onProgress({ model: 'engine', phase: 'ready', loaded: 1, total: 1, rate: 0 }); } catch { /* ignore */ }
@@ -200,6 +208,9 @@ class LocalEngine {
 
     async _ready() {
         if (this.state === 'unloaded') throw new TritError('UNLOADED', 'the engine was unloaded');
+        if (this.state === 'ready' && [this.models.target, this.models.draft].some(m => m && m.client.dead)) {
+            this.state = 'crashed';                  // a worker died while idle
+        }
         if (this.state === 'crashed') {
             // a worker died during an earlier request: start fresh workers with the same sources
             this._closeModels();
@@ -241,11 +252,15 @@ class LocalEngine {
 
     async tokenize(text, { addSpecial = true, parseSpecial = false } = {}) {
         if (typeof text !== 'string') throw new TritError('BAD_ARGUMENT', 'tokenize takes a string');
-        await this._queue;
-        await this._ready();
-        try {
-            return Array.from(await this.models.target.call('tokenize', [text, !!addSpecial, !!parseSpecial]));
-        } catch (e) { this._noteError(e); throw e; }
+        // in the request queue, like every call: callers (the demo) rely on tokenize() seeing the engine
+        // as the requests before it left it (a reload after a crash, an unload)
+        const run = async () => {
+            await this._ready();
+            try {
+                return Array.from(await this.models.target.call('tokenize', [text, !!addSpecial, !!parseSpecial]));
+            } catch (e) { this._noteError(e); throw e; }
+        };
+        return this._exclusive(run);
     }
 
     async detokenize(ids) {
@@ -475,6 +490,22 @@ class LocalEngine {
             out[role] = { ...(await m.call('memory', [])), pending: m.client.busy, mirror: m.cached.length };
         }
         return out;
+    }
+
+    /**
+     * Test and diagnostics: the exact sampling distribution of the next token after `tokens` under
+     * `sampling` (the target's, or the draft's with role 'draft').
+     */
+    async _debugDistribution(tokens, sampling, role = 'target') {
+        return this._exclusive(async () => {
+            await this._ready();
+            const m = this.models[role];
+            await m.call('begin', [{ temperature: 1, seed: 0, ...sampling }]);
+            const keep = Math.min(commonPrefixLen(m.cached, tokens), tokens.length - 1);
+            const p = await m.call('distribution', [keep, tokens.slice(keep)]);
+            m.cached = tokens.slice();
+            return p;
+        });
     }
 
     /** Test hook: makes a model worker die for real ('throw' = uncaught error, 'exit' = process exit). */

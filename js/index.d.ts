@@ -82,8 +82,10 @@ export interface EngineOptions {
     webgpu?: WebGPUOptions;
     /** engine events, e.g. { type: 'backend-fallback', model, from: 'webgpu', to: 'wasm', reason } after a device loss */
     onEvent?: (e: EngineEvent) => void;
-    /** wasm build: 'simd' | 'scalar' | a .wasm path/URL (default: simd where supported) */
+    /** wasm build: 'simd' | 'scalar' | ... | a .wasm path/URL (default: the best this runtime runs) */
     wasm?: string;
+    /** matmul threads for the target model (a threaded wasm build with shared memory; else 1) */
+    threads?: number;
     /** KV cache positions (default min(n_ctx_train, 4096)) */
     contextLength?: number;
     /** KV cache type (default 'f16', as llama.cpp) */
@@ -260,6 +262,7 @@ export interface RequestOptions {
 export interface ModelInfo {
     backend: string;
     build: string;
+    threads: number;
     arch: string;
     name: string | null;
     n_vocab: number;
@@ -315,7 +318,9 @@ export interface Route {
     backend?: string;
     backends?: { target: string; draft: string };
     forced?: { target: boolean; draft: boolean };
-    build?: string;
+    /** the wasm build really loaded (null before loading when not asked for) */
+    build?: string | null;
+    /** the target's matmuls run on more than one thread (a threaded wasm build) */
     threads?: boolean;
     baseURL?: string;
     model?: string | null;

@@ -88,12 +88,14 @@ export function cacheKey(url, sha256) {
 /** Progress reporting: {phase, loaded, total, rate (bytes/s)}, throttled, with the final event always sent. */
 function progressReporter(onProgress, phase, base = {}) {
     const t0 = now();
-    let last = 0;
+    let last = 0, lastLoaded = -1;
     return (loaded, total, force = false) => {
         if (!onProgress) return;
         const t = now();
+        if (loaded === lastLoaded) return;                       // nothing new (e.g. the final event twice)
         if (!force && t - last < PROGRESS_INTERVAL_MS && !(total && loaded >= total)) return;
         last = t;
+        lastLoaded = loaded;
         const dt = (t - t0) / 1000;
         try {
             onProgress({ ...base, phase, loaded, total: total || null, rate: dt > 0 ? loaded / dt : 0 });

@@ -29,7 +29,8 @@ export class WasmModel {
      * onProgress?, signal?, platform, cache?}. Throws TritError (BAD_MODEL, OUT_OF_MEMORY, ...).
      */
     static async create(opts) {
-        const T = await loadTrit({ build: opts.build });
+        // threads > 1 takes a threaded build where the wasm loader has one (and shared memory exists)
+        const T = await loadTrit({ build: opts.build || undefined, threads: opts.threads || 1 });
         const self = new this(T, opts);     // a subclass (js/webgpu/model-webgpu.mjs) gets its options too
         try {
             await self._load(opts);
@@ -82,6 +83,7 @@ export class WasmModel {
             throw new TritError(/memory/.test(msg) ? 'OUT_OF_MEMORY' : 'BAD_ARGUMENT', `cannot create a context of ${nCtx} tokens: ${msg}`);
         }
         this.c = c;
+        if (T.attachPool) T.attachPool(c);               // the threaded build's pool (no-op without one)
         this.nCtx = X.trit_ctx_n_ctx(c);
         this.seq = new Int32Array(this.nCtx);
     }
@@ -93,6 +95,7 @@ export class WasmModel {
         if (!c) throw new TritError('OUT_OF_MEMORY', `cannot create a context of ${nCtx} tokens: ${this.T.lastError()}`);
         X.trit_ctx_free(this.c);
         this.c = c;
+        if (this.T.attachPool) this.T.attachPool(c);
         this.nCtx = X.trit_ctx_n_ctx(c);
         this.seq = new Int32Array(this.nCtx);
         this.n = 0;
@@ -129,6 +132,7 @@ export class WasmModel {
         if (this.m) X.trit_model_free(this.m);
         if (this.file) this.T.free(this.file);
         this.c = this.m = this.file = this.probsS = this.rngS = 0;
+        if (this.T.close) this.T.close();                 // the threaded build's workers
     }
 
     // ---- description ----------------------------------------------------------------------------
@@ -151,7 +155,7 @@ export class WasmModel {
     describe() {
         const hp = this.hp;
         return {
-            backend: 'wasm', build: this.T.build, arch: hp.arch_name, name: this.meta('general.name'),
+            backend: 'wasm', build: this.T.build, threads: this.T.threads || 1, arch: hp.arch_name, name: this.meta('general.name'),
             n_vocab: hp.n_vocab, n_ctx_train: hp.n_ctx_train, n_ctx: this.nCtx, n_embd: hp.n_embd,
             n_layer: hp.n_layer, n_head: hp.n_head, n_head_kv: hp.n_head_kv, n_ff: hp.n_ff,
             bos: hp.bos, eos: hp.eos, eot: hp.eot, add_bos: hp.add_bos,
@@ -355,6 +359,7 @@ export class WasmModel {
                 t = this.X.trit_sampler_draw(this.rngS, pp, V);
             } else {
                 t = this._choose(lp, this.n);
+                if (q) q[i * V + t] = 1;                       // a greedy draft's q is one-hot
             }
             toks.push(t);
             if (i === k - 1 || this.X.trit_token_is_eog(this.m, t) || this.n + 1 >= this.nCtx) break;

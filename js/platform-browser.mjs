@@ -10,7 +10,7 @@ function createBrowserWorker(name = 'trit model worker') {
     let crashFn = null, gone = false;
     const crash = e => { if (!gone) { gone = true; if (crashFn) crashFn(e); } };
     // An uncaught error in a worker does not stop it, but its state can no longer be trusted.
-    w.addEventListener('error', e => { e.preventDefault(); crash(new Error(e.message || 'uncaught error in the worker')); });
+    w.addEventListener('error', e => { e.preventDefault(); crash(new Error(e.message || 'the worker failed to start or threw (with COEP, its scripts need Cross-Origin-Embedder-Policy too; see the console)')); });
     w.addEventListener('messageerror', () => crash(new Error('a message could not be deserialized')));
     return {
         post: (m, t) => w.postMessage(m, t),

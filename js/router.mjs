@@ -123,9 +123,9 @@ export async function chooseRoute({ platform, caps, target, draft, opts }) {
         if (remote && mode === 'auto') return toRemote(problems.join('; '));
         throw new TritError('NO_ROUTE', `${problems.join('; ')}; no remote endpoint is configured`, { details: { capabilities: caps } });
     }
-    let build = 'scalar';
-    if (typeof opts.wasm === 'string') build = opts.wasm;
-    else if (caps.simd) build = 'simd';
+    // the wasm build: as asked, else the best this runtime runs (js/wasm.mjs picks; info.route.build
+    // is replaced by the build really loaded)
+    const build = typeof opts.wasm === 'string' ? opts.wasm : null;
     const why = [];
     for (const role of draft ? ['target', 'draft'] : ['target']) {
         why.push(`${role}: ${backends[role]}${forced[role] ? ' (forced)' : ''}`);
@@ -133,9 +133,9 @@ export async function chooseRoute({ platform, caps, target, draft, opts }) {
     if (backends.target === 'webgpu' || backends.draft === 'webgpu') {
         why.push(`WebGPU adapter ${caps.webgpuAdapter ? caps.webgpuAdapter.name : 'unknown'} (the worker checks its limits against the model)`);
     } else if (gpuWhy.length) why.push(gpuWhy.join('; '));
-    why.push(`wasm ${build}`);
+    why.push(`wasm ${build || (caps.simd ? 'simd' : 'scalar')}`);
     if (!caps.simd) why.push('no SIMD128 in this runtime');
-    why.push(caps.threads ? 'threads available (single-threaded build in use)' : 'no threads (needs cross-origin isolation)');
+    why.push(caps.threads ? 'threads available' : 'no threads (needs cross-origin isolation)');
     return { kind: 'local', backend, backends, forced, build, threads: false, reason: why.join('; '), capabilities: caps, sizes };
 }
 

@@ -11,7 +11,8 @@
 // Concurrency ("pipeline"): while the target verifies a proposal, the draft already continues it as
 // if every token were accepted and the target's next token were the draft's own next guess. When
 // that turns out true, the continuation is the next proposal, ready without waiting; otherwise it
-// is dropped. Only worth it when draft and target run in different threads (workers).
+// is dropped. Only worth it when draft and target run in different threads (workers), and (with
+// adaptive K) only while the acceptance rate makes a hit likely enough (AdaptiveK.pipelineWorth).
 //
 // K adapts to the observed acceptance rate α: with per-token draft time t_d and verify time t_v(K),
 // it picks the K in 1..maxK maximising E[tokens per round] / (K t_d + t_v(K)), where
@@ -62,13 +63,17 @@ export class ModelHandle {
     async prefill(prompt, signal, onChunk) {
         const end = prompt.length - 1;
         let pos = commonPrefix(this.cached, prompt, end);
-        if (pos < this.cached.length) this.cached.length = pos;   // the next call cuts the cache to pos
+        if (pos < this.cached.length && pos === end) {
+            await this.call('feed', [pos, []]);                // cut the cache now: the mirror stays exact
+            this.cached.length = pos;
+        }
         let keep = pos;
         while (pos < end) {
             throwIfAborted(signal);
             const n = Math.min(PREFILL_CHUNK, end - pos);
             const chunk = prompt.slice(pos, pos + n);
             await this.call('feed', [keep, chunk]);
+            this.cached.length = keep;
             this.cached.push(...chunk);
             pos += n;
             keep = pos;
@@ -123,6 +128,19 @@ export class AdaptiveK {
         }
         this.offRounds = 0;
         return bestK;
+    }
+
+    /**
+     * Whether letting the draft run ahead during a K-token verify pays: the continuation is used when
+     * all K are accepted and the target's next token is the draft's guess (about α^(K+1)), saving
+     * the next proposal (K draft steps); it costs the time the lookahead of K+1 steps outlasts the
+     * verify.
+     */
+    pipelineWorth(K) {
+        if (this.td === null || this._verifyCost(K) === null) return true;        // measure first
+        const gain = this.alpha ** (K + 1) * K * this.td;
+        const cost = Math.max(0, (K + 1) * this.td - this._verifyCost(K));
+        return gain > cost;
     }
 
     /** One speculative round: k proposed, n accepted, verify time, draft time per token. */
@@ -264,10 +282,12 @@ export class Generation {
                 const lastIsEog = o.isEog(prop.tokens[k - 1]);
                 // verify, and (pipeline) let the draft run ahead meanwhile
                 const tkeep = commonPrefix(T.cached, conf, conf.length - 1);
-                const verifying = T.call('verify', [tkeep, conf.slice(tkeep), prop.tokens, prop.q]);
+                // q moves to the target worker (a [k][V] array each round; not needed here afterwards)
+                const verifying = T.call('verify', [tkeep, conf.slice(tkeep), prop.tokens, prop.q],
+                    { transfer: prop.q ? [prop.q.buffer] : [] });
                 let ahead = null;
                 const kAhead = Math.min(ak.adaptive ? Math.max(K, 1) : K, D.nCtx - conf.length - k - 1) + 1;
-                if (spec.pipeline && !lastIsEog && kAhead >= 2 && remaining - k - 1 > 0) {
+                if (spec.pipeline && !lastIsEog && kAhead >= 2 && remaining - k - 1 > 0 && (!ak.adaptive || ak.pipelineWorth(k))) {
                     const akeep = conf.length + k - 1;
                     if (D.cached.length < akeep) throw new TritError('INTERNAL', 'draft cache behind its proposal');
                     ahead = D.call('propose', [akeep, [prop.tokens[k - 1]], kAhead, wantProbs]);

@@ -39,7 +39,6 @@ export class TextStream {
         this.vocab = vocab;
         this.dec = new TextDecoder('utf-8');
         this.stops = stops.filter(s => s.length > 0);
-        this.hold = this.stops.reduce((m, s) => Math.max(m, s.length - 1), 0);
         this.pending = '';
         this.stopped = false;
         this.text = '';             // everything emitted so far
@@ -75,7 +74,13 @@ export class TextStream {
             out = this.pending;
             this.pending = '';
         } else {
-            let keep = Math.min(this.hold, this.pending.length);
+            // hold back the longest tail that could still become a stop string
+            let keep = 0;
+            for (const st of this.stops) {
+                for (let l = Math.min(st.length - 1, this.pending.length); l > keep; l--) {
+                    if (this.pending.endsWith(st.slice(0, l))) { keep = l; break; }
+                }
+            }
             let at = this.pending.length - keep;
             // never split a surrogate pair
             if (at > 0 && at < this.pending.length) {

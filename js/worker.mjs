@@ -21,7 +21,7 @@ export function modelHandlers(platform) {
             let cache = null;
             if (source.kind === 'url' && opts.cache) cache = platform.cacheStore(opts.cache);
             model = await Backend.create({
-                source, build: opts.build, contextLength: opts.contextLength, kvType: opts.kvType, batch: opts.batch,
+                source, build: opts.build, threads: opts.threads, contextLength: opts.contextLength, kvType: opts.kvType, batch: opts.batch,
                 forced: opts.forced, role: opts.role, webgpu: opts.webgpu,
                 platform, cache, signal: ctx.signal, onProgress: p => ctx.emit('progress', p),
             });
