@@ -10,10 +10,10 @@ CFLAGS ?= -O2 -g
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 CORE_SRC := src/gguf.c src/quant.c src/model.c src/forward.c src/pool.c src/sampler.c src/api.c src/error.c \
-            src/vocab.c src/unicode.c
+            src/vocab.c src/unicode.c src/eval.c src/eval_task.c
 CORE_HDR := $(wildcard src/*.h)
 
-.PHONY: all native test test-c test-asan test-py fuzz demo clean help
+.PHONY: all native test test-c test-asan test-py fuzz clean help
 
 # `make test` runs every suite in TESTS, in order. Each mk/*.mk adds its own targets and suites.
 TESTS := test-c test-py
@@ -58,10 +58,6 @@ fuzz: | build                                 ## libFuzzer on GGUF parser, loade
 	$(PY) tools/make_corrupt.py build/fuzz-seeds
 	@mkdir -p build/fuzz-corpus
 	build/fuzz_gguf -max_total_time=$${FUZZ_SECONDS:-60} -max_len=262144 -rss_limit_mb=4096 build/fuzz-corpus build/fuzz-seeds
-
-demo: build/trit                              ## run the CLI on a model (the chat demo comes with the npm package)
-	@echo "note: no embedded model is shipped yet; this runs the CLI on the oracle's random test model"
-	build/trit generate -m $(ORACLE)/models/llama-tiny-spm.tq2_0.gguf -p "Once upon a time" -n 24
 
 clean:                                        ## remove build outputs (keeps build/train: training checkpoints)
 	find build -mindepth 1 -maxdepth 1 ! -name train -exec rm -rf {} + 2>/dev/null || true

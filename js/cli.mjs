@@ -6,12 +6,14 @@
 //   node js/cli.js logits     -m MODEL -p TEXT -o FILE [--kv f16|f32] -> float32 LE [n_tokens][n_vocab]
 //   node js/cli.js generate   -m MODEL -p TEXT -n N [--temp T --top-k K --top-p P --min-p P
 //                             --repeat-penalty R --seed S] [--ids] [--kv f16|f32]
-//   node js/cli.js perplexity -m MODEL -f FILE -c CTX [--kv f16|f32]
+//   node js/cli.js perplexity -m MODEL -f FILE -c CTX [--kv f16|f32] [--chunks N]
+//   node js/cli.js eval ppl|kld|mc ...                     (js/eval.mjs; docs/eval.md)
 //
 // Environment: TRIT_WASM=simd|scalar|PATH.wasm picks the build (default simd where supported);
 // TRIT_FORCE_REF=1 runs the scalar reference kernels inside the simd build.
 import fs from 'node:fs';
 import { loadTrit, writeAllSync } from './wasm.mjs';
+import { evalMain } from './eval.mjs';
 
 const TRIT_TOK_ADD_SPECIAL = 1, TRIT_TOK_PARSE_SPECIAL = 2;
 const TRIT_LOGITS_LAST = 1, TRIT_LOGITS_ALL = 2;
@@ -32,11 +34,19 @@ function usage() {
         '  logits     -p TEXT -o FILE           float32 [n_tokens][n_vocab], every prompt position\n' +
         '  generate   -p TEXT -n N              continue TEXT by N tokens\n' +
         '  perplexity -f FILE -c CTX            perplexity as llama-perplexity computes it\n' +
+        '  eval ppl   -f FILE -c CTX [--save-logits OUT]  perplexity; OUT keeps every distribution\n' +
+        '  eval kld   --base FILE                 KL divergence vs saved logits (tokens come from FILE)\n' +
+        '  eval mc    -f TASK.jsonl [--limit N]   multiple-choice acc / acc_norm (--convert: print\n' +
+        '                                       the task in trit\'s layout, no model needed)\n' +
+        '  serve      [--port N ...]            OpenAI-compatible HTTP server (trit serve --help)\n' +
         'options: --kv f16|f32 (KV cache type, default f16)  --temp T (0 = greedy, default)\n' +
         '         --top-k K  --top-p P  --min-p P  --repeat-penalty R  --seed S\n' +
         '         --ids (generate: print token ids instead of text)  --special (parse special tokens)\n' +
         '         --tokens "ID ID ..." (logits/generate: the prompt as token ids)  -b N (batch size)\n' +
         '         -t N (threads, default 1)\n' +
+        '         --chunks N (perplexity: first N chunks)  --json (eval: one JSON object on stdout)\n' +
+        '         --progress / --no-progress (eval: progress bar on stderr; default: on a terminal)\n' +
+        '         --details OUT.jsonl (eval mc: label, predictions and log-likelihoods per question)\n' +
         'environment: TRIT_WASM=simd|scalar (wasm build)  TRIT_FORCE_REF=1 (reference kernels)\n');
 }
 
@@ -115,11 +125,6 @@ function fmtG(x) {
     return strip(x.toFixed(5 - X));
 }
 
-function fmtFixed(x, d) {   // printf %.{d}f for finite doubles
-    if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : (x < 0 ? '-inf' : 'inf');
-    return x.toFixed(d);
-}
-
 /** Runs one command; returns the exit status. sink (optional): {out(bytes), err(bytes)} instead of fds 1, 2. */
 export async function main(argv, sink) {
     io = sink || STDIO;
@@ -131,6 +136,10 @@ export async function main(argv, sink) {
 }
 
 async function main1(argv) {
+    // js/eval.mjs: trit eval ppl|kld|mc; `perplexity` is `eval ppl` (as in src/cli.c)
+    if (argv[0] === 'eval' || argv[0] === 'perplexity') return evalMain(argv, usage, io);
+    // `trit serve`: the OpenAI-compatible server (js/server.mjs), a separate program
+    if (argv[0] === 'serve') return (await import('./server.mjs')).main(argv.slice(1));
     const a = parseArgs(argv);
     if (!a) { usage(); return 2; }
     if (a.threads < 0 || a.threads > 256) { err(`error: context: n_threads ${a.threads} is out of range (0..256)\n`); return 1; }
@@ -170,7 +179,6 @@ async function run(T, a) {
         case 'tokenize': return cmdTokenize(T, m, a);
         case 'logits': return cmdLogits(T, m, a);
         case 'generate': return cmdGenerate(T, m, a);
-        case 'perplexity': return cmdPerplexity(T, m, a);
         default: err(`error: unknown command '${a.cmd}'\n`); usage(); return 2;
         }
     } catch (e) {
@@ -358,41 +366,4 @@ function cmdGenerate(T, m, a) {
     err(`prompt: ${n} tokens in ${tp.toFixed(3)} s (${(tp > 0 ? n / tp : 0).toFixed(1)} tok/s); generated: ${gen} ` +
         `tokens in ${tg.toFixed(3)} s (${(tg > 0 ? gen / tg : 0).toFixed(1)} tok/s)\n`);
     return done(0);
-}
-
-// As llama-perplexity: tokenize BOS + text, cut into chunks of CTX tokens, put BOS first in each chunk,
-// score positions CTX/2 .. CTX-2 predicting the next token; PPL = exp(mean NLL).
-function cmdPerplexity(T, m, a) {
-    const X = T.exports;
-    if (a.file === null || a.ctx < 4) { err('error: perplexity needs -f FILE and -c CTX (>= 4)\n'); return 2; }
-    let text;
-    try { text = fs.readFileSync(a.file); } catch (e) { err(`error: cannot open '${a.file}': ${strerror(e)}\n`); return 1; }
-    if (text.length > 0x7fffffff) { err('error: file too large\n'); return 1; }
-    const t = tokenize(T, m, text, TRIT_TOK_ADD_SPECIAL);
-    text = null;
-    if (!t) return 1;
-    const n = t.n, C = a.ctx, nChunk = Math.trunc(n / C), V = X.trit_model_n_vocab(m);
-    const hp = modelInfo(T, m);
-    if (nChunk === 0) { err(`error: ${n} tokens are fewer than one chunk of ${C}\n`); T.free(t.ptr); return 1; }
-    const c = makeCtx(T, m, a, C, a.batch > 0 ? a.batch : C);
-    if (!c) { T.free(t.ptr); return 1; }
-    const lg = T.malloc(4 * V * C), chunk = T.malloc(4 * C);
-    err(`perplexity: ${n} tokens, ${nChunk} chunks of ${C}\n`);
-    let nll = 0, count = 0, rc = 0;
-    const first = Math.trunc(C / 2);
-    for (let ch = 0; ch < nChunk; ch++) {
-        T.u8.copyWithin(chunk, t.ptr + 4 * ch * C, t.ptr + 4 * (ch + 1) * C);
-        if (hp.add_bos && hp.bos >= 0) T.i32[chunk >>> 2] = hp.bos;
-        X.trit_ctx_truncate(c, 0);
-        if (X.trit_ctx_decode(c, chunk, C, lg, TRIT_LOGITS_ALL)) { rc = fail(T, 'decode'); break; }
-        const ids = T.i32;
-        for (let j = first; j < C - 1; j++) {
-            nll += X.trit_wasm_nll(lg + 4 * j * V, V, ids[(chunk >>> 2) + j + 1]);
-            count++;
-        }
-        out(`[${ch + 1}]${fmtFixed(X.trit_wasm_exp(nll / count), 4)},`);
-    }
-    if (!rc) out(`\nppl = ${fmtFixed(X.trit_wasm_exp(nll / count), 4)}\n`);
-    T.free(chunk); T.free(lg); T.free(t.ptr); X.trit_ctx_free(c);
-    return rc;
 }

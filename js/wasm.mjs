@@ -288,7 +288,8 @@ class Trit {
         let end = ptr;
         if (len < 0) while (u8[end]) end++;
         else end = ptr + len;
-        return utf8d.decode(u8.subarray(ptr, end));
+        // TextDecoder refuses views of shared memory (the -mt builds): copy those first
+        return utf8d.decode(this.memory.buffer instanceof ArrayBuffer ? u8.subarray(ptr, end) : u8.slice(ptr, end));
     }
     /** Copies a string or bytes into a new NUL-terminated heap buffer: {ptr, len} (free with .free). */
     bytesIn(data) {

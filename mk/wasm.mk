@@ -19,10 +19,14 @@ WASM_EXPORTS := trit_last_error trit_model_load trit_model_free trit_model_get_i
   trit_sampler_init trit_sampler_free trit_sampler_probs trit_sampler_sample trit_sampler_draw \
   trit_sampler_uniform trit_sampler_accept trit_sampler_reset \
   trit_wasm_model_load trit_wasm_ctx_init trit_wasm_sampler_init trit_wasm_model_info trit_wasm_detok_new \
-  trit_wasm_nll trit_wasm_exp trit_wasm_opt_kernels trit_wasm_set_force_ref malloc realloc free
+  trit_wasm_nll trit_wasm_exp trit_wasm_opt_kernels trit_wasm_set_force_ref malloc realloc free \
+  trit_wasm_tensor_view trit_wasm_rope_freq_scale \
+  trit_ppl_next trit_ppl_header trit_ppl_rows trit_ppl_free trit_kld_next trit_kld_free trit_mc_add trit_mc_last \
+  trit_mc_convert trit_mc_free trit_wasm_ppl_init trit_wasm_ppl_get trit_wasm_logits_info \
+  trit_wasm_kld_init trit_wasm_kld_get trit_wasm_mc_init trit_wasm_mc_get
 # threads and the benchmark's probes (src/wasm_api.c, src/wasm_bench.c)
 WASM_EXPORTS += trit_pool_work trit_pool_free trit_pool_n_threads trit_ctx_set_pool trit_wasm_pool_init \
-  trit_wasm_threads trit_wasm_stream trit_wasm_weight_bytes
+  trit_wasm_threads trit_wasm_stream trit_wasm_weight_bytes trit_wasm_model_gguf_layout
 WASM_COMMA := ,
 WASM_EXPORT_FLAG := -sEXPORTED_FUNCTIONS=$(subst $() ,$(WASM_COMMA),$(strip $(patsubst %,_%,$(WASM_EXPORTS))))
 

@@ -261,7 +261,10 @@ static inline float round16(float x) { return trit_fp16_to_fp32(trit_fp32_to_fp1
 /* q.k and p.v for the gqa query heads of one KV head. The products and sums follow llama.cpp's CPU
  * backend with an F16 cache: q and the probabilities are rounded to f16, so every product of two halves
  * is exact in float; q.k sums in 8 float lanes (trit_sum8), p.v in position order. The SIMD twins
- * (kernels_simd128.c) compute the same bits. */
+ * (kernels_simd128.c) compute the same bits. An F32 cache sums in double, in position order (closest
+ * to llama.cpp's float sums in any order: float lanes flipped an activation rounding on an oracle
+ * prompt, bitnet-tiny-spm p2, which llama.cpp, double sums and the WebGPU backend agree on); the
+ * SIMD kernels decline it (F16 is the default cache). */
 void attn_qk_ref(const attn_args *a) {
     const int32_t hd = a->hd, hd8 = hd & ~7;
     for (int g = 0; g < a->gqa; g++) {
@@ -273,11 +276,11 @@ void attn_qk_ref(const attn_args *a) {
                 for (int32_t i = 0; i < hd8; i++) acc[i % 8] += qf[i] * trit_fp16_to_fp32(kj[i]);
                 s = trit_sum8(acc);
                 for (int32_t i = hd8; i < hd; i++) s += qf[i] * trit_fp16_to_fp32(kj[i]);
-            } else {
+            } else {   /* F32 cache: products and sums in double, in position order (see above) */
                 const float *kj = (const float *)a->k + (size_t)j * a->row;
-                for (int32_t i = 0; i < hd8; i++) acc[i % 8] += qf[i] * kj[i];
-                s = trit_sum8(acc);
-                for (int32_t i = hd8; i < hd; i++) s += qf[i] * kj[i];
+                double d = 0;
+                for (int32_t i = 0; i < hd; i++) d += (double)qf[i] * (double)kj[i];
+                s = (float)d;
             }
             a->scores[(size_t)g * a->n_kv + j] = s * a->kq_scale;
         }
@@ -290,7 +293,11 @@ void attn_pv_ref(const attn_args *a) {
         for (int32_t i = 0; i < a->hd; i++) {
             float s = 0;
             if (a->f16) for (int32_t j = 0; j < a->n_kv; j++) s += p[j] * trit_fp16_to_fp32(((const uint16_t *)a->v)[(size_t)j * a->row + i]);
-            else for (int32_t j = 0; j < a->n_kv; j++) s += p[j] * ((const float *)a->v)[(size_t)j * a->row + i];
+            else {
+                double d = 0;
+                for (int32_t j = 0; j < a->n_kv; j++) d += (double)p[j] * (double)((const float *)a->v)[(size_t)j * a->row + i];
+                s = (float)d;
+            }
             a->out[(size_t)g * a->hd + i] = s;
         }
     }

@@ -65,6 +65,45 @@ int mat_tl_repack(trit_mat *w) {
     return 0;
 }
 
+/* The inverse of repack_tile: TL groups at src -> the 16 GGUF rows at dst (row_bytes apart). */
+static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t row_bytes, uint8_t *dst) {
+    const int tq2 = type == TT_TQ2_0, nq = tq2 ? 64 : 32;
+    const size_t bsz = tq2 ? sizeof(block_tq2_0) : 32, gb = tl_group_bytes(type);
+    for (int r = 0; r < TL_ROWS; r++) memset(dst + (size_t)r * row_bytes, 0, (size_t)nb * bsz);
+    for (int32_t b = 0; b < nb; b++) {
+        const uint8_t *g = src + (size_t)b * gb;
+        for (int r = 0; r < TL_ROWS; r++) {
+            uint8_t *blk = dst + (size_t)r * row_bytes + (size_t)b * bsz;
+            for (int q = 0; q < nq; q++) {
+                const uint32_t x = g[q * TL_ROWS + r];   /* (4 c0 + c1) | (4 c2 + c3) << 4 */
+                const uint32_t wd = (x >> 2 & 3) | (x & 3) << 8 | (x >> 6 & 3) << 16 | (x >> 4 & 3) << 24;
+                const int shift = tq2 ? 2 * ((q % 32) / 8) : 6 - 2 * (q / 8);
+                uint8_t *o = blk + (tq2 ? 32 * (q / 32) : 0) + 4 * (q % 8);
+                uint32_t v;
+                memcpy(&v, o, 4);
+                v |= wd << shift;
+                memcpy(o, &v, 4);
+            }
+            if (tq2) memcpy(&((block_tq2_0 *)blk)->d, g + 1024 + 2 * r, 2);
+        }
+    }
+}
+
+int mat_tl_unpack(trit_mat *w) {
+    if (w->layout != TT_LAYOUT_TL) return -1;
+    const size_t tile = TL_ROWS * w->row_bytes;
+    uint8_t *tmp = malloc(tile);
+    if (!tmp) return -1;
+    uint8_t *data = (uint8_t *)w->data;
+    for (int32_t t = 0; t < w->n_out / TL_ROWS; t++) {
+        memcpy(tmp, data + (size_t)t * tile, tile);
+        unpack_tile(w->type, tmp, w->n_in / tl_block(w->type), w->row_bytes, data + (size_t)t * tile);
+    }
+    free(tmp);
+    w->layout = TT_LAYOUT_GGUF;
+    return 0;
+}
+
 int mat_f16_scan(trit_mat *w) {
     if (w->type != TT_F16 || w->layout != TT_LAYOUT_GGUF || w->n_in % 128) return -1;
     const size_t per_row = (size_t)w->n_in / 16, nchunk = (size_t)w->n_out * per_row;
@@ -117,6 +156,24 @@ int32_t kernels_repack_model(trit_model *m) {
     /* never token_embd's data (mat_get_row reads it); a tied head (a copy of it) may be scanned */
     if (m->output.data != m->tok_embd.data && mat_tl_repack(&m->output) == 0) done++;
     mat_f16_scan(&m->output);
+    return done;
+}
+
+int32_t kernels_restore_model(trit_model *m) {
+    int32_t done = 0;
+    for (int32_t l = 0; m->layers && l < m->info.n_layer; l++) {
+        trit_layer *L = &m->layers[l];
+        trit_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+        for (int j = 0; j < 7; j++)
+            if (ms[j]->layout == TT_LAYOUT_TL) {
+                if (mat_tl_unpack(ms[j])) return -1;
+                done++;
+            }
+    }
+    if (m->output.layout == TT_LAYOUT_TL) {
+        if (mat_tl_unpack(&m->output)) return -1;
+        done++;
+    }
     return done;
 }
 

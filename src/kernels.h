@@ -55,6 +55,12 @@ int mat_f16_scan(trit_mat *w);
 /* One matrix: 0 if repacked (w->layout = TT_LAYOUT_TL), -1 if it keeps its layout. */
 int mat_tl_repack(trit_mat *w);
 int mat_tl_supported(const trit_mat *w);
+/* The inverse of mat_tl_repack, in place: 0 if done (w->layout = TT_LAYOUT_GGUF), -1 if not TL or no memory. */
+int mat_tl_unpack(trit_mat *w);
+/* Every TL matrix of the model back to the GGUF layout, in place (for readers of the raw tensor bytes:
+ * the WebGPU backend). The optimised kernels keep working on the GGUF layout (slower on the CPU).
+ * Returns how many were restored, or -1 if one failed (no memory for its 16-row scratch). */
+int32_t kernels_restore_model(struct trit_model *m);
 
 size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok);   /* bytes from act to the tables */
 size_t tl_table_bytes(int32_t n_in);                                  /* per token */

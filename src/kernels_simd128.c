@@ -552,6 +552,7 @@ INLINE void mm_float(const int f16, const trit_mat *w, const float *xs, int32_t 
 #define ATTN_MAXQ 2048   /* gqa * head_dim floats of scaled q on the stack */
 
 int simd128_attn_qk(const attn_args *a) {
+    if (!a->f16) return -1;   /* F32 cache: the reference sums in double */
     const int32_t hd = a->hd, n_kv = a->n_kv, G = a->gqa;
     if (hd % 8 || G * hd > ATTN_MAXQ) return -1;
     float qh[ATTN_MAXQ], ql[ATTN_MAXQ];   /* q * 2^56 (fast rows), q * 2^-56 (exact rows) */
@@ -581,6 +582,7 @@ int simd128_attn_qk(const attn_args *a) {
 }
 
 int simd128_attn_pv(const attn_args *a) {
+    if (!a->f16) return -1;   /* F32 cache: the reference sums in double */
     const int32_t hd = a->hd, n_kv = a->n_kv, G = a->gqa;
     if (hd % 8) return -1;
     const float sh = a->f16 ? 0x1p56f : 1.0f, sl = a->f16 ? 0x1p-56f : 1.0f, back = a->f16 ? 0x1p56f : 1.0f;

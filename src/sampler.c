@@ -9,13 +9,15 @@
 
 #define HIST_MAX 1024
 
+struct cand_ { float v; int32_t i; };   /* a candidate token: logit and id (see below) */
+
 struct trit_sampler {
     trit_sampler_params p;
     uint64_t s[4];                 /* xoshiro256** state */
     int32_t hist[HIST_MAX];
     int32_t n_hist, hist_pos;
     float *work;                   /* [cap] logits copy */
-    int32_t *idx;                  /* [cap] sort order */
+    struct cand_ *cand;            /* [cap] candidates (logit, id) for the truncating samplers */
     float *probs;                  /* [cap] distribution for trit_sampler_sample */
     int32_t cap;
 };
@@ -59,7 +61,7 @@ trit_sampler *trit_sampler_init(const trit_sampler_params *p) {
 
 void trit_sampler_free(trit_sampler *s) {
     if (!s) return;
-    free(s->work); free(s->idx); free(s->probs); free(s);
+    free(s->work); free(s->cand); free(s->probs); free(s);
 }
 
 void trit_sampler_accept(trit_sampler *s, int32_t token) {
@@ -73,9 +75,9 @@ static int ensure(trit_sampler *s, int32_t n) {
     float *w = realloc(s->work, sizeof(float) * (size_t)n);
     if (!w) return -1;
     s->work = w;
-    int32_t *ix = realloc(s->idx, sizeof(int32_t) * (size_t)n);
-    if (!ix) return -1;
-    s->idx = ix;
+    struct cand_ *cd = realloc(s->cand, sizeof(*cd) * (size_t)n);
+    if (!cd) return -1;
+    s->cand = cd;
     float *pr = realloc(s->probs, sizeof(float) * (size_t)n);
     if (!pr) return -1;
     s->probs = pr;
@@ -83,11 +85,44 @@ static int ensure(trit_sampler *s, int32_t n) {
     return 0;
 }
 
-static const float *g_sort_keys;
-static int cmp_desc(const void *a, const void *b) {
-    float x = g_sort_keys[*(const int32_t *)a], y = g_sort_keys[*(const int32_t *)b];
-    if (x != y) return x < y ? 1 : -1;
-    return *(const int32_t *)a - *(const int32_t *)b;
+/* A candidate token: logit and id. Candidates are ordered by logit, descending, lower id first on
+ * ties (a total order, so every truncation below picks the same set as a full sort would). */
+typedef struct cand_ cand;
+
+static int cand_before(cand a, cand b) { return a.v > b.v || (a.v == b.v && a.i < b.i); }
+
+static int cmp_cand(const void *a, const void *b) {
+    const cand x = *(const cand *)a, y = *(const cand *)b;
+    return cand_before(x, y) ? -1 : cand_before(y, x) ? 1 : 0;
+}
+
+/* Reorders c[0..n) so that c[0..k) holds the k first candidates (unsorted): quickselect with a
+ * median-of-three pivot, O(n) on average. 0 < k <= n. */
+static void select_first(cand *c, int32_t n, int32_t k) {
+    int32_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const int32_t mid = lo + (hi - lo) / 2;
+        cand a = c[lo], b = c[mid], d = c[hi], piv;
+        if (cand_before(a, b)) piv = cand_before(b, d) ? b : (cand_before(a, d) ? d : a);
+        else piv = cand_before(a, d) ? a : (cand_before(b, d) ? d : b);
+        int32_t i = lo, j = hi;
+        while (i <= j) {                       /* Hoare partition around the pivot value */
+            while (cand_before(c[i], piv)) i++;
+            while (cand_before(piv, c[j])) j--;
+            if (i <= j) { cand t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
+        }
+        if (k - 1 <= j) hi = j;                /* the k-th candidate is in the left part */
+        else if (k - 1 >= i) lo = i;           /* ... or in the right part */
+        else return;                           /* ... or equal to the pivot, between them */
+    }
+}
+
+/* Makes c[0..m) the m first of c[0..n), sorted; c[0..*sorted) already is (and stays) so. */
+static void sort_prefix(cand *c, int32_t n, int32_t m, int32_t *sorted) {
+    if (m <= *sorted) return;
+    if (m < n) select_first(c, n, m);
+    qsort(c, (size_t)m, sizeof *c, cmp_cand);
+    *sorted = m;
 }
 
 static int32_t argmax(const float *v, int32_t n) {
@@ -97,6 +132,10 @@ static int32_t argmax(const float *v, int32_t n) {
     return best;
 }
 
+/* Penalties -> top-k -> top-p -> min-p -> temperature, as llama.cpp's default chain. Only what a
+ * truncation needs is sorted: nothing for plain temperature or min-p, the top k for top-k, and for
+ * top-p a growing sorted prefix until it holds the wanted mass (a 32k-128k vocabulary is never fully
+ * sorted unless the distribution is that flat). */
 trit_status trit_sampler_probs(trit_sampler *s, const float *logits, int32_t n, float *probs) {
     if (!s || !logits || !probs || n <= 0) return trit_err(TRIT_ERR_ARG, "trit_sampler_probs: bad arguments");
     if (ensure(s, n)) return trit_err(TRIT_ERR_NOMEM, "out of memory");
@@ -116,39 +155,61 @@ trit_status trit_sampler_probs(trit_sampler *s, const float *logits, int32_t n, 
             w[t] = w[t] > 0 ? w[t] / p->repeat_penalty : w[t] * p->repeat_penalty;
         }
     }
+    const int32_t top = argmax(w, n);
     if (p->temperature <= 0) {
         memset(probs, 0, sizeof(float) * (size_t)n);
-        probs[argmax(w, n)] = 1.0f;
+        probs[top] = 1.0f;
         return TRIT_OK;
     }
-    /* sort candidates by logit, descending */
-    int32_t *ix = s->idx;
-    for (int32_t i = 0; i < n; i++) ix[i] = i;
-    g_sort_keys = w;
-    qsort(ix, (size_t)n, sizeof *ix, cmp_desc);
-    int32_t keep = n;
-    if (p->top_k > 0 && p->top_k < keep) keep = p->top_k;
-    /* softmax over the kept candidates (untempered) for top-p / min-p */
-    double sum = 0;
-    const float mx = w[ix[0]];
-    for (int32_t i = 0; i < keep; i++) sum += exp((double)w[ix[i]] - mx);
-    if (p->top_p < 1.0f) {
-        double cum = 0;
-        for (int32_t i = 0; i < keep; i++) {
-            cum += exp((double)w[ix[i]] - mx) / sum;
-            if (cum >= p->top_p) { keep = i + 1; break; }
+    const float mx = w[top];
+    const double temp = p->temperature;
+    const int use_k = p->top_k > 0 && p->top_k < n, use_p = p->top_p < 1.0f, use_min = p->min_p > 0;
+    if (!use_k && !use_p && !use_min) {        /* plain temperature: softmax over the whole vocabulary */
+        double sum = 0;
+        for (int32_t i = 0; i < n; i++) {
+            const double e = exp(((double)w[i] - mx) / temp);
+            sum += e;
+            w[i] = (float)e;                   /* one exp per token: w now holds the weights (a float */
+        }                                      /* rounding, 6e-8 relative, below the final cast's) */
+        for (int32_t i = 0; i < n; i++) probs[i] = (float)(w[i] / sum);
+        return TRIT_OK;
+    }
+    cand *c = s->cand;
+    for (int32_t i = 0; i < n; i++) c[i] = (cand){w[i], i};
+    int32_t keep = n, sorted = 0;
+    if (use_k) { sort_prefix(c, n, p->top_k, &sorted); keep = p->top_k; }
+    if (use_p) {                               /* softmax over the kept candidates (untempered) */
+        double sum = 0, cum = 0;
+        for (int32_t i = 0; i < keep; i++) sum += exp((double)c[i].v - mx);
+        int32_t i = 0, m = keep < 64 ? keep : 64;
+        for (;;) {
+            sort_prefix(c, keep, m, &sorted);
+            for (; i < m; i++) {
+                cum += exp((double)c[i].v - mx) / sum;
+                if (cum >= p->top_p) break;
+            }
+            if (i < m) { keep = i + 1; break; }
+            if (m == keep) break;
+            m = m > keep / 4 ? keep : m * 4;
         }
     }
-    if (p->min_p > 0) {
+    if (use_min) {
         const double thr = log(p->min_p);   /* p_i / p_max >= min_p  <=> l_i - l_max >= log(min_p) */
         int32_t k = 1;
-        while (k < keep && (double)w[ix[k]] - mx >= thr) k++;
+        if (sorted >= keep) {                  /* a sorted prefix: cut where the bound first fails */
+            while (k < keep && (double)c[k].v - mx >= thr) k++;
+        } else {                               /* unsorted (no top-k/top-p): the same set, by filter */
+            k = 0;
+            for (int32_t i = 0; i < keep; i++)
+                if ((double)c[i].v - mx >= thr) c[k++] = c[i];
+            if (k == 0) { c[0] = (cand){mx, top}; k = 1; }   /* min_p > 1: the top token alone */
+        }
         keep = k;
     }
     memset(probs, 0, sizeof(float) * (size_t)n);
-    sum = 0;
-    for (int32_t i = 0; i < keep; i++) sum += exp(((double)w[ix[i]] - mx) / p->temperature);
-    for (int32_t i = 0; i < keep; i++) probs[ix[i]] = (float)(exp(((double)w[ix[i]] - mx) / p->temperature) / sum);
+    double sum = 0;
+    for (int32_t i = 0; i < keep; i++) sum += exp(((double)c[i].v - mx) / temp);
+    for (int32_t i = 0; i < keep; i++) probs[c[i].i] = (float)(exp(((double)c[i].v - mx) / temp) / sum);
     return TRIT_OK;
 }
 

@@ -172,6 +172,82 @@ static void test_sampler(void) {
     trit_sampler_free(s);
 }
 
+/* The sampling chain computed the plain way (sort the whole vocabulary, then cut), to check that
+ * trit_sampler_probs, which sorts only what each truncation needs, keeps exactly the same tokens. */
+static const float *g_ref_keys;
+static int ref_cmp(const void *a, const void *b) {
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (g_ref_keys[x] != g_ref_keys[y]) return g_ref_keys[x] < g_ref_keys[y] ? 1 : -1;
+    return x - y;
+}
+
+static void ref_probs(const float *w, int32_t n, const trit_sampler_params *p, float *probs, int32_t *ix) {
+    for (int32_t i = 0; i < n; i++) ix[i] = i;
+    g_ref_keys = w;
+    qsort(ix, (size_t)n, sizeof *ix, ref_cmp);
+    int32_t keep = p->top_k > 0 && p->top_k < n ? p->top_k : n;
+    const double mx = w[ix[0]];
+    double sum = 0;
+    for (int32_t i = 0; i < keep; i++) sum += exp(w[ix[i]] - mx);
+    if (p->top_p < 1) {
+        double cum = 0;
+        for (int32_t i = 0; i < keep; i++) {
+            cum += exp(w[ix[i]] - mx) / sum;
+            if (cum >= p->top_p) { keep = i + 1; break; }
+        }
+    }
+    if (p->min_p > 0) {
+        int32_t k = 1;
+        while (k < keep && w[ix[k]] - mx >= log(p->min_p)) k++;
+        keep = k;
+    }
+    memset(probs, 0, sizeof(float) * (size_t)n);
+    sum = 0;
+    for (int32_t i = 0; i < keep; i++) sum += exp((w[ix[i]] - mx) / p->temperature);
+    for (int32_t i = 0; i < keep; i++) probs[ix[i]] = (float)(exp((w[ix[i]] - mx) / p->temperature) / sum);
+}
+
+static void test_sampler_vs_full_sort(void) {
+    enum { N = 5000 };
+    static float lg[N], got[N], want[N];
+    static int32_t ix[N];
+    uint64_t x = 12345;
+    const float temps[] = {0.7f, 1.0f, 1.5f};
+    const int32_t ks[] = {0, 1, 40, 4999, 5000, 9000};
+    const float ps[] = {1.0f, 0.95f, 0.5f, 0.999999f};
+    const float mins[] = {0.0f, 0.05f, 0.5f};
+    int bad_support = 0, n_cases = 0;
+    double worst = 0;
+    for (int trial = 0; trial < 6; trial++) {
+        for (int i = 0; i < N; i++) {          /* peaked, flat, and heavily tied logits */
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            const double u = (double)(x >> 11) / 9007199254740992.0;
+            lg[i] = trial % 3 == 0 ? (float)(8 * u * u * u) : trial % 3 == 1 ? (float)(0.01 * u)
+                                                                              : (float)(int)(4 * u);
+        }
+        for (size_t a = 0; a < sizeof temps / sizeof *temps; a++)
+            for (size_t b = 0; b < sizeof ks / sizeof *ks; b++)
+                for (size_t c = 0; c < sizeof ps / sizeof *ps; c++)
+                    for (size_t d = 0; d < sizeof mins / sizeof *mins; d++) {
+                        trit_sampler_params sp = trit_sampler_default_params();
+                        sp.temperature = temps[a]; sp.top_k = ks[b]; sp.top_p = ps[c]; sp.min_p = mins[d];
+                        trit_sampler *s = trit_sampler_init(&sp);
+                        trit_sampler_probs(s, lg, N, got);
+                        trit_sampler_free(s);
+                        ref_probs(lg, N, &sp, want, ix);
+                        n_cases++;
+                        for (int i = 0; i < N; i++) {
+                            if ((got[i] > 0) != (want[i] > 0)) { bad_support++; break; }
+                            const double e = fabs((double)got[i] - want[i]) / (want[i] > 0 ? want[i] : 1);
+                            if (e > worst) worst = e;
+                        }
+                    }
+    }
+    CHECK(bad_support == 0, "partial-sort sampler keeps the same tokens as a full sort (%d of %d cases differ)",
+          bad_support, n_cases);
+    CHECK(worst < 1e-5, "and the same probabilities (max relative difference %g)", worst);
+}
+
 static void test_detok(void) {
     unsigned char *buf;
     trit_model *m = load("models/bitnet-tiny-spm.f32.gguf", &buf);
@@ -197,6 +273,7 @@ int main(void) {
     test_ctx_full_and_bad_tokens();
     test_load_errors();
     test_sampler();
+    test_sampler_vs_full_sort();
     test_detok();
     return test_summary();
 }

@@ -133,3 +133,37 @@ test('views follow memory growth; a rearranged buffer loads once', async () => {
     assert.match(T.lastError(), /loaded only once/);
     T.exports.trit_model_free(m);
 });
+
+test('the GGUF layout comes back for raw-byte readers (WebGPU): same tensor bytes, same logits', async () => {
+    const orig = fs.readFileSync(MODEL);
+    const T = await loadTrit({ build: 'simd' }), X = T.exports;
+    const want = run(T, T.readModelFile(MODEL));
+    const file = T.readModelFile(MODEL);
+    const m = X.trit_wasm_model_load(file.ptr, file.size) >>> 0;
+    assert.ok(m, T.lastError());
+    const n = X.trit_model_n_tensors(m), v = T.malloc(40);
+    const differs = () => {   // tensors whose bytes in the heap are not the file's
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+            assert.equal(X.trit_wasm_tensor_view(m, i, v), 0);
+            const t = T.i32.subarray(v >>> 2, (v >>> 2) + 10), ptr = t[7] >>> 0, len = t[5] >>> 0;
+            if (Buffer.compare(Buffer.from(T.u8.buffer, ptr, len), orig.subarray(ptr - file.ptr, ptr - file.ptr + len))) k++;
+        }
+        return k;
+    };
+    const moved = differs();
+    assert.ok(moved > 0, 'the SIMD build rearranges ternary matrices at load');
+    assert.equal(X.trit_wasm_model_gguf_layout(m), moved);
+    assert.equal(differs(), 0);
+    assert.equal(X.trit_wasm_model_gguf_layout(m), 0, 'idempotent');
+    // the CPU kernels still give the same bits on the GGUF layout
+    const c = X.trit_wasm_ctx_init(m, 64, 64, 0) >>> 0;
+    const V = X.trit_model_n_vocab(m), nt = TOKENS.length;
+    const toks = T.malloc(4 * nt), lg = T.malloc(4 * nt * V);
+    T.i32.set(TOKENS, toks >>> 2);
+    assert.equal(X.trit_ctx_decode(c, toks, nt, lg, 2), 0, T.lastError());
+    assert.deepEqual(T.u8.slice(lg, lg + 4 * nt * V), want);
+    X.trit_ctx_free(c);
+    X.trit_model_free(m);
+    T.free(v); T.free(toks); T.free(lg);
+});

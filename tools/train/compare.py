@@ -38,12 +38,22 @@ def engine_logits(trit, gguf, tokens, kv="f16"):
 
 
 def load_hf_model(hf_dir):
+    """The PyTorch model of an HF-style BitNet checkpoint, in any layout the converter reads: trit's
+    export and 1bitLLM-style float weights (re-quantized by absmean in the forward pass, with the fp16
+    scale when config.json says trit_weight_scale fp16), or 2B4T-style packed uint8 + weight_scale
+    (unpacked to Q / weight_scale and used as they are). ReLU^2 checkpoints get ffn_act relu2."""
+    from convert import load_checkpoint, unpack_2b4t
     from model import Model, config_from_hf
-    from safetensors_np import read_safetensors
-    with open(os.path.join(hf_dir, "config.json")) as f:
-        cfg = json.load(f)
-    sd, _ = read_safetensors(os.path.join(hf_dir, "model.safetensors"))
-    m = Model(config_from_hf(cfg))
+    cfg, sd, _ = load_checkpoint(hf_dir)
+    mc = config_from_hf(cfg)
+    packed = [n for n, a in sd.items() if a.dtype == np.uint8]
+    if packed:
+        for n in packed:
+            ws = np.asarray(sd[n + "_scale"], np.float32).reshape(-1)[0]
+            w = unpack_2b4t(sd[n], 4 * sd[n].shape[0]).astype(np.float32)
+            sd[n] = w * (np.float32(1) / ws)            # the converter's folded weight, Q * (1 / ws)
+        mc["weight_quant"] = "none"
+    m = Model(mc)
     m.load_hf_state_dict(sd)
     m.eval()
     return m

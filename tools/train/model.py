@@ -7,12 +7,15 @@
                 a = softmax(q k^T / sqrt(hd) + causal) v      (GQA: q-head h uses kv-head h // (n_head/n_head_kv))
                 x = x + Wo (rms_norm(a) * attn_sub_norm)
                 h = rms_norm(x) * ffn_norm
-                x = x + Wdown (rms_norm(silu(Wgate h) * (Wup h)) * ffn_sub_norm)
+                x = x + Wdown (rms_norm(silu(Wgate h) * (Wup h)) * ffn_sub_norm)   (ffn_act "relu2": relu(.)^2,
+                                                                    arch bitnet-b1.58 = BitNet 2B4T)
     logits = tok_embd . (rms_norm(x) * output_norm)           (tied LM head)
 
 Every projection is a BitLinear (quantization-aware training with straight-through estimators):
   * weights: absmean ternary, per tensor: s = mean|W| (taken in float64, then rounded to fp16 so that
-    a TQ1_0/TQ2_0 block scale holds it exactly), W_q = clamp(round(W / s), -1, 1) * s
+    a TQ1_0/TQ2_0 block scale holds it exactly), W_q = clamp(round(W / s), -1, 1) * s.
+    (weight_quant "absmean": s not rounded, as 1bitLLM; "none": the weights are used as they are,
+    for checkpoints whose weights are already ternary * scale, e.g. unpacked 2B4T ones.)
   * activations: int8 absmax. act_quant="token" (BitNet b1.58): one scale per token,
     x_q = clamp(round(x * 127/max|x|), -128, 127) * max|x|/127. act_quant="block256": one scale per
     256-block of the row, the way llama.cpp's Q8_K quantizes the activations of TQ1_0/TQ2_0 matmuls
@@ -26,6 +29,7 @@ rounded to fp16. It is only for comparing logits with the engine.
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -39,9 +43,16 @@ def weight_scale(w):
     return s.half().float()
 
 
-def weight_quant(w):
-    s = weight_scale(w)
+def weight_quant(w, fp16_scale=True):
+    s = weight_scale(w) if fp16_scale else w.detach().abs().double().mean().float().clamp(min=SCALE_MIN)
     return (w.detach() / s).round().clamp(-1, 1) * s
+
+
+WEIGHT_QUANT = {            # config "weight_quant"
+    "absmean_fp16": weight_quant,                            # trit's trainer (default)
+    "absmean": lambda w: weight_quant(w, fp16_scale=False),  # BitNet b1.58 / 1bitLLM as published
+    "none": lambda w: w.detach(),                            # weights already ternary * scale (packed checkpoints)
+}
 
 
 def act_quant_token(x):
@@ -66,21 +77,52 @@ def act_quant_block(x, block=256):
     return (q * d).reshape(shp)
 
 
+class _STE(torch.autograd.Function):
+    """Straight-through estimator: forward q(x), backward the identity. One op instead of the
+    x + (q(x) - x).detach() idiom, which costs two extra full-size passes forward and backward."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def act_quant(x, mode):
+    """Fake-quantized activations with a straight-through gradient ("none": x itself)."""
+    if mode == "token":
+        return _STE.apply(x, act_quant_token)
+    if mode == "block256":
+        return _STE.apply(x, act_quant_block)
+    return x
+
+
 class BitLinear(nn.Linear):
-    def __init__(self, in_features, out_features, act_quant="token"):
+    def __init__(self, in_features, out_features, act_quant="token", weight_quant="absmean_fp16"):
         super().__init__(in_features, out_features, bias=False)
         self.act_quant = act_quant
+        self.wq_fn = WEIGHT_QUANT[weight_quant]
         self.emulate = False
 
+    def mode(self):
+        return "block256" if self.emulate else self.act_quant
+
+    def qweight(self):
+        return _STE.apply(self.weight, self.wq_fn)
+
     def forward(self, x):
-        w = self.weight
-        w = w + (weight_quant(w) - w).detach()                  # STE
-        mode = "block256" if self.emulate else self.act_quant
-        if mode == "token":
-            x = x + (act_quant_token(x) - x).detach()
-        elif mode == "block256":
-            x = x + (act_quant_block(x) - x).detach()
-        return F.linear(x, w)
+        return F.linear(act_quant(x, self.mode()), self.qweight())
+
+
+def bitlinear_shared(layers, x):
+    """Several BitLinears on the same input (q/k/v, gate/up): the activations are quantized once and
+    the projections run as one matmul over the concatenated ternary weights (each keeps its own
+    scale). Same values as calling each layer, less work."""
+    xq = act_quant(x, layers[0].mode())
+    y = F.linear(xq, torch.cat([l.qweight() for l in layers], 0))
+    return y.split([l.out_features for l in layers], dim=-1)
 
 
 class RMSNorm(nn.Module):
@@ -116,27 +158,31 @@ class Block(nn.Module):
         E, F_ = c["n_embd"], c["n_ff"]
         self.n_head, self.n_head_kv = c["n_head"], c["n_head_kv"]
         self.hd = E // self.n_head
-        aq = c.get("act_quant", "token")
+        q = (c.get("act_quant", "token"), c.get("weight_quant", "absmean_fp16"))
+        self.ffn_act = c.get("ffn_act", "silu")
+        if self.ffn_act not in ("silu", "relu2"):
+            raise ValueError("ffn_act must be silu (arch bitnet) or relu2 (bitnet-b1.58)")
         eps = c["rms_eps"]
         self.attn_norm = RMSNorm(E, eps)
-        self.wq = BitLinear(E, self.n_head * self.hd, aq)
-        self.wk = BitLinear(E, self.n_head_kv * self.hd, aq)
-        self.wv = BitLinear(E, self.n_head_kv * self.hd, aq)
+        self.wq = BitLinear(E, self.n_head * self.hd, *q)
+        self.wk = BitLinear(E, self.n_head_kv * self.hd, *q)
+        self.wv = BitLinear(E, self.n_head_kv * self.hd, *q)
         self.attn_sub_norm = RMSNorm(E, eps)
-        self.wo = BitLinear(self.n_head * self.hd, E, aq)
+        self.wo = BitLinear(self.n_head * self.hd, E, *q)
         self.ffn_norm = RMSNorm(E, eps)
-        self.w_gate = BitLinear(E, F_, aq)
-        self.w_up = BitLinear(E, F_, aq)
+        self.w_gate = BitLinear(E, F_, *q)
+        self.w_up = BitLinear(E, F_, *q)
         self.ffn_sub_norm = RMSNorm(F_, eps)
-        self.w_down = BitLinear(F_, E, aq)
+        self.w_down = BitLinear(F_, E, *q)
         self.emulate = False
 
     def forward(self, x, cos, sin, mask):
         B, T, E = x.shape
         h = self.attn_norm(x)
-        q = self.wq(h).view(B, T, self.n_head, self.hd).transpose(1, 2)
-        k = self.wk(h).view(B, T, self.n_head_kv, self.hd).transpose(1, 2)
-        v = self.wv(h).view(B, T, self.n_head_kv, self.hd).transpose(1, 2)
+        q, k, v = bitlinear_shared((self.wq, self.wk, self.wv), h)
+        q = q.reshape(B, T, self.n_head, self.hd).transpose(1, 2)
+        k = k.reshape(B, T, self.n_head_kv, self.hd).transpose(1, 2)
+        v = v.reshape(B, T, self.n_head_kv, self.hd).transpose(1, 2)
         q, k = rope_neox(q, cos, sin), rope_neox(k, cos, sin)
         rep = self.n_head // self.n_head_kv
         if rep > 1:
@@ -144,16 +190,19 @@ class Block(nn.Module):
             v = v.repeat_interleave(rep, dim=1)
         if self.emulate:                                      # F16 KV cache, f16 Q and probabilities
             q, k, v = f16(q), f16(k), f16(v)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hd))
-        att = att.masked_fill(mask[:T, :T], float("-inf"))
+        nh = q.shape[1]
+        # scores = mask + q k^T / sqrt(hd) in one batched matmul (mask: 0 or -inf, additive)
+        att = torch.baddbmm(mask[:T, :T].expand(B * nh, T, T), q.reshape(B * nh, T, self.hd),
+                            k.reshape(B * nh, T, self.hd).transpose(1, 2), alpha=1.0 / math.sqrt(self.hd))
         att = torch.softmax(att, dim=-1)
         if self.emulate:
             att = f16(att)
-        a = (att @ v).transpose(1, 2).reshape(B, T, self.n_head * self.hd)
+        a = torch.bmm(att, v.reshape(B * nh, T, self.hd)).view(B, nh, T, self.hd)
+        a = a.transpose(1, 2).reshape(B, T, self.n_head * self.hd)
         x = x + self.wo(self.attn_sub_norm(a))
-        h = self.ffn_norm(x)
-        f = F.silu(self.w_gate(h)) * self.w_up(h)
-        x = x + self.w_down(self.ffn_sub_norm(f))
+        g, u = bitlinear_shared((self.w_gate, self.w_up), self.ffn_norm(x))
+        g = F.silu(g) if self.ffn_act == "silu" else torch.relu(g).square()
+        x = x + self.w_down(self.ffn_sub_norm(g * u))
         return x
 
 
@@ -170,7 +219,8 @@ class Model(nn.Module):
         cos, sin = rope_cache(hd, c["n_ctx"], c["rope_base"])
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
-        self.register_buffer("mask", torch.triu(torch.ones(c["n_ctx"], c["n_ctx"], dtype=torch.bool), 1),
+        causal = torch.triu(torch.ones(c["n_ctx"], c["n_ctx"], dtype=torch.bool), 1)
+        self.register_buffer("mask", torch.zeros(c["n_ctx"], c["n_ctx"]).masked_fill(causal, float("-inf")),
                              persistent=False)
         self.emulate_engine = False
         self.reset_parameters(c.get("init_std", 0.02))
@@ -227,15 +277,22 @@ class Model(nn.Module):
                 sd["model.layers.%d.%s.weight" % (i, hf)] = getattr(L, a).weight
         return {k: v.detach().cpu().float().numpy() for k, v in sd.items()}
 
+    HF_NORM_ALIASES = {"self_attn.inner_attn_ln": "self_attn.attn_sub_norm",     # 2B4T / transformers names
+                       "mlp.ffn_layernorm": "mlp.ffn_sub_norm"}
+
     def load_hf_state_dict(self, sd):
+        """sd: {HF name: float32 array}; projections already unpacked (see compare.load_hf_model)."""
+        def get(name):
+            if name not in sd:
+                for a, b in self.HF_NORM_ALIASES.items():
+                    name = name.replace("." + a + ".", "." + b + ".")
+            return torch.from_numpy(np.ascontiguousarray(sd[name], np.float32))
         with torch.no_grad():
-            self.tok_embd.weight.copy_(torch.from_numpy(sd["model.embed_tokens.weight"]))
-            self.output_norm.weight.copy_(torch.from_numpy(sd["model.norm.weight"]))
+            self.tok_embd.weight.copy_(get("model.embed_tokens.weight"))
+            self.output_norm.weight.copy_(get("model.norm.weight"))
             for i, L in enumerate(self.layers):
-                for a, hf in self.HF_PROJ.items():
-                    getattr(L, a).weight.copy_(torch.from_numpy(sd["model.layers.%d.%s.weight" % (i, hf)]))
-                for a, hf in self.HF_NORM.items():
-                    getattr(L, a).weight.copy_(torch.from_numpy(sd["model.layers.%d.%s.weight" % (i, hf)]))
+                for a, hf in list(self.HF_PROJ.items()) + list(self.HF_NORM.items()):
+                    getattr(L, a).weight.copy_(get("model.layers.%d.%s.weight" % (i, hf)))
 
     def hf_config(self, bos_id=None, eos_id=None):
         c = self.c
@@ -252,8 +309,11 @@ class Model(nn.Module):
 
 
 def config_from_hf(cfg):
+    act = cfg.get("hidden_act", "silu")
     return {"n_vocab": cfg["vocab_size"], "n_embd": cfg["hidden_size"], "n_ff": cfg["intermediate_size"],
             "n_layer": cfg["num_hidden_layers"], "n_head": cfg["num_attention_heads"],
             "n_head_kv": cfg.get("num_key_value_heads") or cfg["num_attention_heads"],
             "n_ctx": cfg["max_position_embeddings"], "rms_eps": cfg["rms_norm_eps"],
-            "rope_base": cfg["rope_theta"], "act_quant": cfg.get("trit_act_quant", "token")}
+            "rope_base": cfg["rope_theta"], "act_quant": cfg.get("trit_act_quant", "token"),
+            "ffn_act": "relu2" if act in ("relu2", "relu_squared", "squared_relu") else "silu",
+            "weight_quant": "absmean_fp16" if cfg.get("trit_weight_scale") == "fp16" else "absmean"}

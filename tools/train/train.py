@@ -32,14 +32,12 @@ import subprocess
 import sys
 import time
 
-for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_v, "1")
-
-import numpy as np  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+
+import cpu_env  # noqa: E402  (threads + OPENBLAS_CORETYPE: before numpy and torch)
+import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "..", "convert"))
 sys.path.insert(0, os.path.join(HERE, "..", "bpe"))
 
@@ -193,9 +191,9 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
                   % (ckpt_path, step, batcher.epoch_fraction(), best_val))
     elif fresh and os.path.exists(os.path.join(out, "log.jsonl")):
         os.rename(os.path.join(out, "log.jsonl"), os.path.join(out, "log.%d.jsonl" % int(time.time())))
-    log_print(name, "%.3fM params (%s), %d train / %d val tokens, batch %dx%d, max_steps %d"
+    log_print(name, "%.3fM params (%s), %d train / %d val tokens, batch %dx%d, max_steps %d, %d thread(s), %s"
               % (model.n_params() / 1e6, json.dumps(cfg["model"]), len(train_data), len(val_data),
-                 t["batch_size"], ctx, t["max_steps"]))
+                 t["batch_size"], ctx, t["max_steps"], torch.get_num_threads(), cpu_env.blas_info() or "BLAS ?"))
 
     def state():
         return {"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
