@@ -19,7 +19,9 @@ export function percent(x) { return `${Math.round(100 * x)}%`; }
 export function route(r) {
     if (!r) return '–';
     if (r.kind === 'remote') return `remote (${r.baseURL})`;
-    const build = r.build === 'simd' ? 'SIMD' : r.build === 'scalar' ? 'scalar' : r.build;
+    // the -mt twins are the same kernels on shared memory (the thread count follows)
+    const base = typeof r.build === 'string' ? r.build.replace(/-mt$/, '') : r.build;
+    const build = base === 'simd' ? 'SIMD' : base === 'relaxed' ? 'SIMD (relaxed)' : base === 'scalar' ? 'scalar' : base;
     const threads = r.threads ? `threads${r.nThreads ? ` (${r.nThreads})` : ''}` : 'single-thread';
     return `${r.backend}${build ? ` ${build}` : ''} · ${threads}`;
 }
