@@ -23,6 +23,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
+import os from 'node:os';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createEngine, TritError, isAbortError, TEMPLATES } from './index-node.mjs';
@@ -258,6 +259,8 @@ class TritServer {
             ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}),
             ...(o.contextLength ? { contextLength: o.contextLength } : {}),
         };
+        // matmul threads: the cores shared between the parallel engines (engine.threads overrides)
+        if (!eopts.threads) eopts.threads = Math.max(1, Math.min(4, Math.floor((os.availableParallelism ? os.availableParallelism() : os.cpus().length) / o.parallel)));
         const settled = await Promise.allSettled(Array.from({ length: o.parallel }, () => createEngine(eopts)));
         const failed = settled.find(s => s.status === 'rejected');
         if (failed || this.state !== 'loading') {

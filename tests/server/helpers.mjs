@@ -70,14 +70,14 @@ export async function startServer(args = [], { model = MODEL, ready = true } = {
     return s;
 }
 
-/** Polls fn until it returns a truthy value (or throws after `ms`). */
-export async function until(fn, what, ms = 15000) {
+/** Polls fn every `every` ms until it returns a truthy value (or throws after `ms`). */
+export async function until(fn, what, ms = 15000, every = 50) {
     const t0 = Date.now();
     for (;;) {
         const v = await fn();
         if (v) return v;
         if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-        await new Promise(r => setTimeout(r, 50));
+        await new Promise(r => setTimeout(r, every));
     }
 }
 

@@ -137,7 +137,8 @@ test('openai client against trit serve', async t => {
         const before = (await srv.state()).stats;
         const ac = new AbortController();
         const p = client.completions.create({ prompt: 'Once upon a time', max_tokens: 200, temperature: 0 }, { signal: ac.signal });
-        await until(async () => (await srv.state()).busy === 1, 'the request to start');
+        // polled fast: 200 tokens of the tiny test model take well under 100 ms (2 matmul threads)
+        await until(async () => (await srv.state()).busy === 1, 'the request to start', 15000, 1);
         ac.abort();
         await assert.rejects(p);
         await until(async () => { const s = await srv.state(); return s.busy === 0 && s.stats.aborted === before.aborted + 1; }, 'the abort');
