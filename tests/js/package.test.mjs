@@ -46,6 +46,7 @@ test('the exports map resolves per condition', async () => {
     assert.equal(typeof mod.TritError, 'function');
     const browser = await import('../../js/index-browser.mjs');
     assert.deepEqual(Object.keys(browser).sort(), Object.keys(mod).sort(), 'the same API in both entries');
+    assert.equal(typeof (await import('trit/server')).createServer, 'function', 'trit/server is the OpenAI-compatible server');
     await assert.rejects(browser.evaluate({ kind: 'ppl' }), e => e.code === 'UNSUPPORTED', 'evaluate is Node-only');
     const dts = fs.readFileSync(path.join(ROOT, 'js/index.d.ts'), 'utf8');
     for (const name of Object.keys(mod)) assert.match(dts, new RegExp(`export (declare )?(function|class|const|type|interface) ${name}\\b`), `${name} is typed`);
