@@ -105,9 +105,21 @@ def export_hf(model, tok, out_dir, meta):
     os.replace(tmp, out_dir)
 
 
+def matmul_mode(t):
+    """train.matmul: "f32", "bf16", or "auto" (default): bf16 where the CPU has AMX-BF16 (model.MATMUL)."""
+    m = t.get("matmul", "auto")
+    if m == "auto":
+        m = "bf16" if "amx_bf16" in cpu_env.cpu_flags() else "f32"
+    if m not in ("f32", "bf16"):
+        raise SystemExit("train.matmul must be f32, bf16 or auto, not %r" % m)
+    return m
+
+
 def build_model(cfg, n_vocab):
     import torch  # noqa: F401
+    import model as model_mod
     from model import Model
+    model_mod.MATMUL = matmul_mode(cfg["train"])
     mc = dict(cfg["model"])
     mc["n_vocab"] = n_vocab
     return Model(mc)
@@ -191,9 +203,11 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
                   % (ckpt_path, step, batcher.epoch_fraction(), best_val))
     elif fresh and os.path.exists(os.path.join(out, "log.jsonl")):
         os.rename(os.path.join(out, "log.jsonl"), os.path.join(out, "log.%d.jsonl" % int(time.time())))
-    log_print(name, "%.3fM params (%s), %d train / %d val tokens, batch %dx%d, max_steps %d, %d thread(s), %s"
-              % (model.n_params() / 1e6, json.dumps(cfg["model"]), len(train_data), len(val_data),
-                 t["batch_size"], ctx, t["max_steps"], torch.get_num_threads(), cpu_env.blas_info() or "BLAS ?"))
+    import model as model_mod
+    log_print(name, "%.3fM params (%s), %d train / %d val tokens, batch %dx%d, max_steps %d, %d thread(s), %s, "
+              "%s BitLinear matmuls" % (model.n_params() / 1e6, json.dumps(cfg["model"]), len(train_data),
+                                        len(val_data), t["batch_size"], ctx, t["max_steps"], torch.get_num_threads(),
+                                        cpu_env.blas_info() or "BLAS ?", model_mod.MATMUL))
 
     def state():
         return {"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
