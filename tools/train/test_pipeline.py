@@ -460,3 +460,41 @@ def test_converted_logits_match_float_model(tmp_path, layout, outtype, embd, sca
             r = subprocess.run(TRIT + ["tokenize", "-m", gguf, "-p", t], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
             assert [int(x) for x in r.stdout.split()] == tok.encode(t), t
+
+
+# ---- loss plot ---------------------------------------------------------------------------------------
+
+def test_loss_plot_png(tmp_path):
+    """plot.py writes a valid PNG (signature, IHDR, CRCs, pixel data) with the curves drawn in their colors."""
+    import struct
+    import zlib
+    import plot
+    logs = []
+    for k, name in enumerate(("a", "b")):
+        p = tmp_path / ("%s.jsonl" % name)
+        with open(p, "w") as f:
+            for s in range(10, 510, 10):
+                f.write(json.dumps({"kind": "train", "step": s, "loss": 6.0 - k * 0.3 - s / 200, "tokens": s * 4096}) + "\n")
+                if s % 100 == 0:
+                    f.write(json.dumps({"kind": "eval", "step": s, "val_loss": 5.8 - s / 200, "tokens": s * 4096}) + "\n")
+            f.write(json.dumps({"kind": "session_end", "step": 500}) + "\n")
+        logs.append(str(p))
+    out = tmp_path / "loss.png"
+    assert plot.main(logs + ["--names", "target,draft", "-o", str(out)]) == 0
+    b = out.read_bytes()
+    assert b[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(b):
+        n, = struct.unpack(">I", b[pos:pos + 4])
+        tag, data = b[pos + 4:pos + 8], b[pos + 8:pos + 8 + n]
+        assert struct.unpack(">I", b[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(tag + data) & 0xFFFFFFFF
+        chunks[tag] = data
+        pos += 12 + n
+    w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, ctype) == (8, 2) and w > 100 and h > 100
+    raw = zlib.decompress(chunks[b"IDAT"])
+    assert len(raw) == h * (1 + 3 * w)
+    px = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)[:, 1:].reshape(h, w, 3)
+    for c in (plot.COLORS[0], plot.COLORS[2]):                       # both models' val dots are drawn
+        assert (px == np.array(c, np.uint8)).all(-1).sum() > 20, c
+    assert (px == 0).all(-1).sum() > 500                              # axes and text
