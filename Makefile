@@ -10,7 +10,7 @@ CFLAGS ?= -O2 -g
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 CORE_SRC := src/gguf.c src/quant.c src/model.c src/forward.c src/sampler.c src/api.c src/error.c \
-            src/vocab.c src/unicode.c
+            src/vocab.c src/unicode.c src/eval.c src/eval_task.c
 CORE_HDR := $(wildcard src/*.h)
 
 .PHONY: all native test test-c test-asan test-py fuzz demo clean help

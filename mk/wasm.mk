@@ -18,7 +18,8 @@ WASM_EXPORTS := trit_last_error trit_model_load trit_model_free trit_model_get_i
   trit_sampler_init trit_sampler_free trit_sampler_probs trit_sampler_sample trit_sampler_draw \
   trit_sampler_uniform trit_sampler_accept trit_sampler_reset \
   trit_wasm_model_load trit_wasm_ctx_init trit_wasm_sampler_init trit_wasm_model_info trit_wasm_detok_new \
-  trit_wasm_nll trit_wasm_exp trit_wasm_opt_kernels trit_wasm_set_force_ref malloc realloc free
+  trit_wasm_nll trit_wasm_exp trit_wasm_opt_kernels trit_wasm_set_force_ref malloc realloc free \
+  trit_wasm_tensor_view trit_wasm_rope_freq_scale
 WASM_COMMA := ,
 WASM_EXPORT_FLAG := -sEXPORTED_FUNCTIONS=$(subst $() ,$(WASM_COMMA),$(strip $(patsubst %,_%,$(WASM_EXPORTS))))
 

@@ -44,6 +44,7 @@ typedef enum {
     TRIT_ERR_UNSUPPORTED = -4,  /* well-formed but not supported (arch, tensor type, hparam combination) */
     TRIT_ERR_CTX_FULL = -5,     /* decode would pass n_ctx; the context is unchanged */
     TRIT_ERR_IO = -6,           /* file could not be read (CLI helpers only) */
+    TRIT_ERR_MISMATCH = -7,     /* data made for another model/vocabulary (saved logits); nothing changed */
 } trit_status;
 
 /* Message for the last error on the calling thread ("" if none). Valid until the next failing call. */
@@ -171,6 +172,124 @@ int32_t trit_sampler_draw(trit_sampler *s, const float *probs, int32_t n);
 double trit_sampler_uniform(trit_sampler *s);            /* uniform in [0, 1) from the seeded RNG */
 void trit_sampler_accept(trit_sampler *s, int32_t token); /* add a token to the history */
 void trit_sampler_reset(trit_sampler *s);                  /* clear history, reseed */
+
+/* ---- evaluation: perplexity, saved logits, KL divergence, multiple choice (src/eval.c) ---------- */
+/* docs/eval.md defines the saved-logits file, the statistics and the task layouts. Each evaluator owns
+ * a context built from the model and *cp (NULL = trit_ctx_default_params(); its n_ctx is replaced as
+ * each init says) and keeps a pointer to the model, which must outlive it. None of them prints or
+ * touches files: the caller reads and writes the bytes (the CLIs and js/eval.mjs do).
+ *
+ *   trit_ppl *p;   trit_ppl_init(m, NULL, toks, n, 512, 0, 1, &p);      // 1 = also make saved-logits rows
+ *   fwrite(header) ... while (trit_ppl_next(p) == TRIT_OK) { rows = trit_ppl_rows(p, &k); fwrite(rows) }
+ *   trit_kld *k;   trit_kld_init(m2, NULL, header, header_size, &k);    // tokens and n_ctx come from it
+ *   for each chunk: trit_kld_next(k, rows, chunk_bytes);  trit_kld_get(k, &result);
+ *   trit_mc *mc;   trit_mc_init(m, NULL, &mc);  for each line: trit_mc_add(mc, line, len);  trit_mc_get(...)
+ */
+
+/* Perplexity exactly as llama-perplexity computes it: tokens[0..n_tokens) is the whole text as
+ * trit_tokenize(..., TRIT_TOK_ADD_SPECIAL) gives it; chunk k is tokens[k*n_ctx .. (k+1)*n_ctx) with its
+ * first token replaced by BOS when the model adds BOS; positions n_ctx/2 .. n_ctx-2 of each chunk predict
+ * the next token. PPL = exp(mean NLL). The tokens are copied. */
+typedef struct trit_ppl trit_ppl;
+
+typedef struct {
+    int32_t n_chunk;            /* chunks that will be scored: min(n_tokens / n_ctx, max_chunks) */
+    int32_t n_done;             /* chunks scored so far */
+    int64_t n_scored;           /* positions scored so far */
+    double nll_sum, nll2_sum;   /* sums of -log p(next token) and of its square */
+    double ppl, ppl_err;        /* exp(mean NLL) and llama-perplexity's uncertainty (ppl * stderr) */
+} trit_ppl_result;
+
+/* n_ctx >= 4; max_chunks <= 0: all. save_logits = 1 makes trit_ppl_header/trit_ppl_rows available.
+ * Errors: TRIT_ERR_ARG (bad n_ctx, fewer tokens than one chunk, a token id out of range), TRIT_ERR_NOMEM,
+ * and trit_ctx_init's. On error *out is NULL. */
+trit_status trit_ppl_init(const trit_model *m, const trit_ctx_params *cp, const int32_t *tokens, int32_t n_tokens,
+                          int32_t n_ctx, int32_t max_chunks, int32_t save_logits, trit_ppl **out);
+/* Scores the next chunk. TRIT_ERR_ARG once all chunks are done (message "all N chunks are done"). */
+trit_status trit_ppl_next(trit_ppl *p);
+void trit_ppl_get(const trit_ppl *p, trit_ppl_result *out);
+/* Saved-logits file (save_logits = 1; else NULL): the header (whole, tokens included; valid from init on),
+ * and the rows of the chunk trit_ppl_next last scored (valid until the next call). A file is the header
+ * followed by the rows of every chunk in order. */
+const uint8_t *trit_ppl_header(const trit_ppl *p, size_t *size);
+const uint8_t *trit_ppl_rows(const trit_ppl *p, size_t *size);
+void trit_ppl_free(trit_ppl *p);
+
+/* The fixed part of a saved-logits header (its first TRIT_LOGITS_FIXED_BYTES bytes), checked. */
+#define TRIT_LOGITS_FIXED_BYTES 64
+typedef struct {
+    uint32_t version, n_vocab, n_ctx, n_chunk, first;   /* scored positions: first .. n_ctx-2 of each chunk */
+    uint64_t vocab_hash;        /* FNV-1a 64 of every token's bytes (trit_model_vocab_hash) */
+    float range;                /* log-prob range the 16-bit codes cover below the top token */
+    uint64_t header_bytes;      /* fixed part + n_chunk * n_ctx int32 tokens */
+    uint64_t row_bytes, chunk_bytes, file_bytes;         /* chunk_bytes = (n_ctx - 1 - first) * row_bytes */
+} trit_logits_info;
+
+/* TRIT_ERR_FORMAT if buf is not a trit saved-logits header (magic, version, sizes that disagree). */
+trit_status trit_logits_info_parse(const uint8_t *buf, size_t size, trit_logits_info *out);
+/* Fingerprint of the vocabulary (token id -> bytes, trit_token_to_piece with TRIT_TOK_PARSE_SPECIAL). */
+uint64_t trit_model_vocab_hash(const trit_model *m);
+
+/* KL divergence of this model against saved base logits, as llama-perplexity --kl-divergence reports
+ * it. header[size] is the whole header (trit_logits_info.header_bytes). Errors: TRIT_ERR_FORMAT (bad
+ * header, token ids out of range), TRIT_ERR_MISMATCH (the file was made with another vocabulary: the
+ * message gives both sizes and fingerprints), TRIT_ERR_NOMEM, trit_ctx_init's. */
+typedef struct trit_kld trit_kld;
+trit_status trit_kld_init(const trit_model *m, const trit_ctx_params *cp, const uint8_t *header, size_t size,
+                          trit_kld **out);
+/* Runs the next chunk and compares it with rows[size] (size = chunk_bytes) of the file. TRIT_ERR_ARG
+ * after the last chunk or for a wrong size, TRIT_ERR_FORMAT for a corrupt row (statistics unchanged). */
+trit_status trit_kld_next(trit_kld *k, const uint8_t *rows, size_t size);
+
+typedef struct {
+    int32_t n_chunk, n_done;
+    int64_t n;                                  /* positions compared */
+    /* perplexity: Q = this model, base = the saved one (its exact NLL is stored, not re-quantized) */
+    double ppl, ppl_err, ppl_base, ppl_base_err, ppl_cor;
+    double ln_ppl_ratio, ln_ppl_ratio_err, ppl_ratio, ppl_ratio_err, ppl_diff, ppl_diff_err;
+    /* KL(base || Q) per position, nats */
+    double kld_mean, kld_err, kld_max, kld_p999, kld_p99, kld_median, kld_p10, kld_p5, kld_p1, kld_min;
+    /* dp = p_Q(next token) - p_base(next token) */
+    double dp_mean, dp_err, dp_max, dp_p999, dp_p99, dp_p95, dp_p90, dp_p75, dp_median, dp_p25, dp_p10,
+           dp_p5, dp_p1, dp_p001, dp_min, dp_rms, dp_rms_err;
+    double same_top, same_top_err;              /* fraction of positions with the same most likely token */
+} trit_kld_result;
+
+/* Statistics over the chunks done so far (percentiles need n >= 1; zeros before). */
+trit_status trit_kld_get(trit_kld *k, trit_kld_result *out);
+void trit_kld_free(trit_kld *k);
+
+/* Multiple choice by log-likelihood, as lm-evaluation-harness scores multiple_choice tasks. For each
+ * question the context is decoded once; each choice's continuation is decoded after it and the cache is
+ * truncated back (trit_ctx_truncate) before the next choice. acc: argmax of the summed log-likelihood;
+ * acc_norm: argmax of log-likelihood / length of the choice in Unicode code points (ties: lowest index).
+ * The context gets BOS when the model adds BOS. The context holds cp->n_ctx positions (0 = the model's). */
+typedef struct trit_mc trit_mc;
+trit_status trit_mc_init(const trit_model *m, const trit_ctx_params *cp, trit_mc **out);
+/* Parses one line of a task file (one JSON object, any layout of docs/eval.md), scores it and adds it to
+ * the totals. Errors (totals unchanged): TRIT_ERR_FORMAT (malformed JSON or layout: the message gives the
+ * column or the key), TRIT_ERR_CTX_FULL (the question does not fit n_ctx), decode errors. */
+trit_status trit_mc_add(trit_mc *mc, const char *line, int32_t len);
+/* Low level: log-likelihoods of n_choices continuations (tokens cont[off[i] .. off[i+1])) after the
+ * context tokens ctx[0..n_ctx_tokens) (BOS not added here; n_ctx_tokens >= 1). greedy may be NULL; else
+ * greedy[i] = 1 when every continuation token is the argmax. */
+trit_status trit_mc_loglik(trit_mc *mc, const int32_t *ctx, int32_t n_ctx_tokens, const int32_t *cont,
+                           const int32_t *off, int32_t n_choices, double *loglik, int32_t *greedy);
+
+typedef struct {
+    int32_t n, n_acc, n_acc_norm;               /* questions, correct by acc, correct by acc_norm */
+    double acc, acc_stderr, acc_norm, acc_norm_stderr;   /* stderr = sqrt(p(1-p)/(n-1)) as the harness */
+    double chance;                              /* mean of 1/n_choices */
+} trit_mc_result;
+void trit_mc_get(const trit_mc *mc, trit_mc_result *out);
+/* The question trit_mc_add last scored: returns n_choices and fills label, pred, pred_norm and up to max
+ * log-likelihoods; -1 if none. */
+int32_t trit_mc_last(const trit_mc *mc, int32_t *label, int32_t *pred, int32_t *pred_norm, double *loglik,
+                     int32_t max);
+/* One task line in trit's own layout (what the HellaSwag/ARC/MMLU converters produce), no scoring.
+ * Returns the full length (writes at most cap-1 bytes plus NUL) or a negative status (as trit_mc_add). */
+int32_t trit_mc_convert(const char *line, int32_t len, char *out, int32_t cap);
+void trit_mc_free(trit_mc *mc);
 
 #ifdef __cplusplus
 }

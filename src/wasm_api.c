@@ -88,3 +88,26 @@ int32_t trit_wasm_opt_kernels(void) {
 }
 
 void trit_wasm_set_force_ref(int32_t on) { trit_force_ref = on; }
+
+/* ---- tensor views for the WebGPU backend (js/webgpu/) -------------------------------------------- */
+#include "model.h"
+
+/* Tensor i of the GGUF as a flat int32 array of 10 entries: 0 ggml type id, 1..4 ne[0..3] (each fits
+ * in int32 for every model we load), 5/6 nbytes lo/hi, 7 data address in wasm memory, 8 name address
+ * (not NUL-terminated), 9 name length. Returns 0, or -1 if i is out of range. The views stay valid
+ * while the model lives. */
+int32_t trit_wasm_tensor_view(const trit_model *m, int32_t i, int32_t *out) {
+    if (!m || i < 0 || (uint64_t)i >= m->g.n_tensors) return -1;
+    const gguf_tensor *t = &m->g.tensors[i];
+    out[0] = (int32_t)t->type;
+    for (int d = 0; d < 4; d++) out[1 + d] = (int32_t)t->ne[d];
+    out[5] = (int32_t)(uint32_t)t->nbytes;
+    out[6] = (int32_t)(uint32_t)(t->nbytes >> 32);
+    out[7] = (int32_t)(uintptr_t)t->data;
+    out[8] = (int32_t)(uintptr_t)t->name.ptr;
+    out[9] = (int32_t)t->name.len;
+    return 0;
+}
+
+/* The model's rope frequency scale (1 / rope.scaling.factor) as the forward pass uses it. */
+float trit_wasm_rope_freq_scale(const trit_model *m) { return m ? m->rope_freq_scale : 1.0f; }
