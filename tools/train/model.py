@@ -262,13 +262,23 @@ class Block(nn.Module):
         if self.emulate:                                      # F16 KV cache, f16 Q and probabilities
             q, k, v = f16(q), f16(k), f16(v)
         nh = q.shape[1]
-        # scores = mask + q k^T / sqrt(hd) in one batched matmul (mask: 0 or -inf, additive)
-        att = torch.baddbmm(mask[:T, :T].expand(B * nh, T, T), q.reshape(B * nh, T, self.hd),
-                            k.reshape(B * nh, T, self.hd).transpose(1, 2), alpha=1.0 / math.sqrt(self.hd))
-        att = torch.softmax(att, dim=-1)
-        if self.emulate:
-            att = f16(att)
-        a = torch.bmm(att, v.reshape(B * nh, T, self.hd)).view(B, nh, T, self.hd)
+        if MATMUL == "bf16" and self.training:
+            # training on AMX: both attention matmuls in bf16 (float32 accumulation inside oneDNN; the
+            # scores and outputs are rounded to bf16 once), softmax in float32. torch's float32 bmm for
+            # these shapes runs at a fraction of sgemm speed (one small gemm per head).
+            bf = torch.bfloat16
+            att = torch.bmm((q * (1.0 / math.sqrt(self.hd))).to(bf).reshape(B * nh, T, self.hd),
+                            k.to(bf).reshape(B * nh, T, self.hd).transpose(1, 2)).float() + mask[:T, :T]
+            att = torch.softmax(att, dim=-1)
+            a = torch.bmm(att.to(bf), v.to(bf).reshape(B * nh, T, self.hd)).float().view(B, nh, T, self.hd)
+        else:
+            # scores = mask + q k^T / sqrt(hd) in one batched matmul (mask: 0 or -inf, additive)
+            att = torch.baddbmm(mask[:T, :T].expand(B * nh, T, T), q.reshape(B * nh, T, self.hd),
+                                k.reshape(B * nh, T, self.hd).transpose(1, 2), alpha=1.0 / math.sqrt(self.hd))
+            att = torch.softmax(att, dim=-1)
+            if self.emulate:
+                att = f16(att)
+            a = torch.bmm(att, v.reshape(B * nh, T, self.hd)).view(B, nh, T, self.hd)
         a = a.transpose(1, 2).reshape(B, T, self.n_head * self.hd)
         x = x + self.wo(self.attn_sub_norm(a))
         g, u = bitlinear_shared((self.w_gate, self.w_up), self.ffn_norm(x))
