@@ -183,6 +183,7 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
     vwin = data_mod.val_windows(val_data, ctx, t["eval_windows"])
     ckpt_path = os.path.join(out, "ckpt.pt")
     step, best_val, elapsed_prev, tokens_seen, last_val = 0, float("inf"), 0.0, 0, None
+    cpu_prev = 0.0                                          # process CPU seconds of earlier sessions
     acc_loss, acc_n, acc_tok, acc_time = 0.0, 0, 0, 0.0     # the running log interval (kept across resumes)
     if os.path.exists(ckpt_path) and not fresh:
         ck = torch.load(ckpt_path, map_location="cpu")
@@ -198,6 +199,7 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
         random.setstate(ck["py_rng"])
         step, best_val, elapsed_prev = ck["step"], ck["best_val"], ck["elapsed_s"]
         tokens_seen, last_val = ck["tokens_seen"], ck.get("last_val")
+        cpu_prev = ck.get("cpu_s", 0.0)
         acc_loss, acc_n, acc_tok, acc_time = ck.get("acc", [0.0, 0, 0, 0.0])
         log_print(name, "resumed from %s at step %d (epoch %.2f, best val %.4f)"
                   % (ckpt_path, step, batcher.epoch_fraction(), best_val))
@@ -214,9 +216,10 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
                 "batcher": batcher.state_dict(), "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
                 "config": cfg, "tokenizer_sha": data_mod.file_sha(tok_path), "best_val": best_val,
                 "last_val": last_val, "elapsed_s": elapsed_prev + (time.time() - t0), "tokens_seen": tokens_seen,
+                "cpu_s": cpu_prev + time.process_time() - c0,
                 "acc": [acc_loss, acc_n, acc_tok, acc_time]}
 
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     if export_only:
         export_hf(model, tok, os.path.join(out, "hf"), {"name": name, "step": step, "val_loss": last_val})
         log_print(name, "exported %s" % os.path.join(out, "hf"))
@@ -270,7 +273,8 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
                 rec = {"kind": "train", "step": step, "epoch": round(batcher.epoch_fraction(), 4),
                        "loss": round(acc_loss / acc_n, 5), "lr": lr, "grad_norm": round(float(gn), 4),
                        "tok_s": round(acc_tok / acc_time, 1), "tokens": tokens_seen,
-                       "elapsed_s": round(elapsed_prev + time.time() - t0, 1)}
+                       "elapsed_s": round(elapsed_prev + time.time() - t0, 1),
+                       "cpu_s": round(cpu_prev + time.process_time() - c0, 1)}
                 log(rec)
                 log_print(name, "step %d  loss %.4f  lr %.2e  %.0f tok/s" % (step, rec["loss"], lr, rec["tok_s"]))
                 acc_loss, acc_n, acc_tok, acc_time = 0.0, 0, 0, 0.0
