@@ -368,6 +368,68 @@ def test_train_resume_is_exact(tmp_path):
         assert torch.equal(m(x), ref(x))
 
 
+@needs_torch
+def test_distill_init_and_resume(tmp_path):
+    """A student distilled from a trained teacher (train.distill) and one initialized from an export
+    (config "init"): resumes exactly, and distillation brings the student's distribution towards the
+    teacher's."""
+    import train
+    from compare import load_hf_model
+    corpus = str(tmp_path / "corpus")
+    tiny_corpus(corpus)
+    q = {"corpus": corpus, "vocab_size": 300}
+    cfgp = str(tmp_path / "tiny.json")
+    with open(cfgp, "w") as f:
+        json.dump(TINY_CFG, f)
+    import shutil
+    train.train_one(cfgp, str(tmp_path / "a"), **q)                               # the teacher
+    shutil.copytree(str(tmp_path / "a" / "tiny" / "hf"), str(tmp_path / "b" / "tiny" / "hf"))
+    st = json.loads(json.dumps(TINY_CFG))
+    st["name"] = "student"
+    st["model"]["n_ff"] = 64
+    st["train"].update(max_steps=6, lr=1e-2, eval_every=100)
+    st["distill"] = {"teacher": "{out}/tiny/hf", "weight": 0.9, "temperature": 1.0}
+    sp = str(tmp_path / "student.json")
+    with open(sp, "w") as f:
+        json.dump(st, f)
+    train.train_one(sp, str(tmp_path / "a"), **q)
+    train.train_one(sp, str(tmp_path / "b"), stop_at_step=3, **q)
+    train.train_one(sp, str(tmp_path / "b"), **q)
+    ca = torch.load(str(tmp_path / "a" / "student" / "ckpt.pt"))
+    cb = torch.load(str(tmp_path / "b" / "student" / "ckpt.pt"))
+    for k in ca["model"]:
+        assert torch.equal(ca["model"][k], cb["model"][k]), k
+    # the distillation loss pulls a student towards the teacher (a few Adam steps on one batch)
+    teacher = train.load_teacher(str(tmp_path / "a" / "tiny" / "hf"), 300)
+    student = load_hf_model(str(tmp_path / "a" / "student" / "hf"))
+    student.train()
+    import data
+    tok, tr, _ = data.prepare(str(tmp_path / "a" / "tokenizer.json"), corpus, cache_dir=str(tmp_path / "a"))
+    xb = torch.from_numpy(tr[:4 * 33].astype(np.int64).reshape(4, 33))
+    opt = torch.optim.Adam(student.parameters(), lr=3e-3)
+    kls = []
+    for _ in range(8):
+        logits, ce = student(xb[:, :-1], xb[:, 1:])
+        loss = train.distill_loss(logits, ce, teacher, xb[:, :-1], {"weight": 1.0, "temperature": 1.0})
+        kls.append(float(loss))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert kls[-1] < 0.8 * kls[0], kls
+    # init: a run that starts from the student's export has its weights at step 0
+    it = json.loads(json.dumps(st))
+    it["name"] = "again"
+    del it["distill"]
+    it["init"] = "{out}/student/hf"
+    ip = str(tmp_path / "again.json")
+    with open(ip, "w") as f:
+        json.dump(it, f)
+    train.train_one(ip, str(tmp_path / "a"), stop_at_step=0, **q)
+    c0 = torch.load(str(tmp_path / "a" / "again" / "ckpt.pt"))
+    for k in ca["model"]:
+        assert torch.equal(c0["model"][k], ca["model"][k]), k
+
+
 # ---- engine vs PyTorch: converted checkpoints of every supported layout -----------------------------
 
 def sharp_random_model(seed, ffn_act="silu"):
