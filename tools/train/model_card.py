@@ -36,7 +36,7 @@ import data as data_mod  # noqa: E402
 
 MODELS = os.path.join(ROOT, "models")
 TRIT = os.path.join(ROOT, "build", "trit")
-TEST_STORIES = 12          # held-out stories whose perplexity tools/train/test_models.py re-measures
+TEST_STORIES = 6           # held-out stories whose perplexity tools/train/test_models.py re-measures
 NAMES = ("target", "draft")
 SAMPLE_PROMPTS = ["once upon a time", "one day, a little dog named max", "lily and tom went to the park.",
                   "the sun was hot, so"]
