@@ -38,6 +38,17 @@ MODELS = os.path.join(ROOT, "models")
 TRIT = os.path.join(ROOT, "build", "trit")
 TEST_STORIES = 6           # held-out stories whose perplexity tools/train/test_models.py re-measures
 NAMES = ("target", "draft")
+# training phases per shipped model, in order (OUT/<phase>/): the draft may be continued by distillation
+# from the trained target (configs/draft-distill.json); the last phase that exists is the one exported
+PHASES = {"target": ("target",), "draft": ("draft", "draft-distill")}
+
+
+def phases(run, n):
+    return [p for p in PHASES[n] if os.path.isdir(os.path.join(run, p))]
+
+
+def src_dir(run, n, ckpt):
+    return os.path.join(run, phases(run, n)[-1], ckpt)
 SAMPLE_PROMPTS = ["once upon a time", "one day, a little dog named max", "lily and tom went to the park.",
                   "the sun was hot, so"]
 
@@ -50,7 +61,7 @@ def export(run, models_dir, ckpt="hf-best"):
     import convert
     os.makedirs(models_dir, exist_ok=True)
     for n in NAMES:
-        convert.convert(os.path.join(run, n, ckpt), gguf_path(models_dir, n), outtype="tq2_0", embd="q8_0",
+        convert.convert(src_dir(run, n, ckpt), gguf_path(models_dir, n), outtype="tq2_0", embd="q8_0",
                         name="trit-" + n)
 
 
@@ -59,12 +70,12 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
     import evaluate as ev
     res = {"ckpt": ckpt}
     for n in NAMES:
-        hf = os.path.join(run, n, ckpt)
+        hf = src_dir(run, n, ckpt)
         r = ev.ppl_report(trit, gguf_path(models_dir, n), hf, 256, n_stories, corpus)
         r["test_subset"] = ev.ppl_report(trit, gguf_path(models_dir, n), None, 256, TEST_STORIES, corpus)
         res[n] = r
         print("[card] %s: %s" % (n, json.dumps(r)), flush=True)
-    tok = ev.load_tok(os.path.join(run, "draft", ckpt))
+    tok = ev.load_tok(src_dir(run, "draft", ckpt))
     acc = ev.acceptance(trit, gguf_path(models_dir, "target"), gguf_path(models_dir, "draft"),
                         ev.heldout_prompts(tok, prompts, 24, corpus), 64)
     acc.update({"prompt_len": 24, "n_gen": 64})
@@ -78,7 +89,16 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
 
 def plot(run, models_dir):
     import plot as plot_mod
-    cv = plot_mod.loss_chart([os.path.join(run, n, "log.jsonl") for n in NAMES], list(NAMES))
+    logs, names, offsets = [], [], []
+    for n in NAMES:
+        off = 0
+        for ph in phases(run, n):                  # a later phase's curve continues the earlier one's
+            path = os.path.join(run, ph, "log.jsonl")
+            logs.append(path)
+            names.append(ph.replace("-", " "))
+            offsets.append(off)
+            off += log_summary(path)["tokens"] or 0
+    cv = plot_mod.loss_chart(logs, names, offsets)
     with open(os.path.join(models_dir, "loss.png"), "wb") as f:
         f.write(cv.png())
 
@@ -96,8 +116,11 @@ def log_summary(path):
     tr, ev = plot_mod.read_log(path)
     best = min(ev, key=lambda r: r["val_loss"]) if ev else None
     last = tr[-1] if tr else {}
+    cpu = [r for r in tr if "cpu_s" in r]
     return {"steps": last.get("step"), "tokens": last.get("tokens"), "elapsed_s": last.get("elapsed_s"),
-            "cpu_s": last.get("cpu_s"), "epochs": last.get("epoch"), "best_val": best,
+            "cpu_s": (cpu[-1]["cpu_s"] - (cpu[0]["cpu_s"] if cpu[0] is not tr[0] else 0)) if cpu else None,
+            "cpu_from_step": (cpu[0]["step"] if cpu and cpu[0] is not tr[0] else 0),
+            "epochs": last.get("epoch"), "best_val": best,
             "last_val": ev[-1] if ev else None, "final_train_loss": last.get("loss")}
 
 
@@ -107,24 +130,29 @@ def fmt_int(n):
 
 def write_card(run, models_dir, trit=TRIT):
     import gguf_writer as gw
+    from safetensors_np import read_safetensors_header
     with open(os.path.join(models_dir, "metrics.json")) as f:
         M = json.load(f)
     info = {}
     for n in NAMES:
         g = gw.read_gguf(gguf_path(models_dir, n))
         A = g.value("general.architecture")
-        with open(os.path.join(run, n, M["ckpt"], "config.json")) as f:
+        with open(os.path.join(src_dir(run, n, M["ckpt"]), "config.json")) as f:
             hcfg = json.load(f)
-        with open(os.path.join(HERE, "configs", n + ".json")) as f:
-            tcfg = json.load(f)
         n_params = sum(int(np.prod(t.ne)) for t in g.tensors)
         n_embd_params = int(np.prod(g.tensor("token_embd.weight").ne))
-        info[n] = {"arch": A, "hf": hcfg, "train": tcfg["train"], "n_params": n_params, "n_embd_params": n_embd_params,
-                   "bytes": os.path.getsize(gguf_path(models_dir, n)), "log": log_summary(os.path.join(run, n, "log.jsonl")),
+        info[n] = {"arch": A, "hf": hcfg, "n_params": n_params, "n_embd_params": n_embd_params,
+                   "bytes": os.path.getsize(gguf_path(models_dir, n)),
                    "types": sorted({gw.type_name(t.type) for t in g.tensors})}
-    from safetensors_np import read_safetensors_header
-    steps = {n: read_safetensors_header(os.path.join(run, n, M["ckpt"], "model.safetensors"))[0]
-             ["__metadata__"].get("trit_step") for n in NAMES}
+    rows = []
+    for n in NAMES:
+        for ph in phases(run, n):
+            with open(os.path.join(HERE, "configs", ph + ".json")) as f:
+                tcfg = json.load(f)
+            rows.append((ph, tcfg, log_summary(os.path.join(run, ph, "log.jsonl")),
+                         read_safetensors_header(os.path.join(run, ph, M["ckpt"], "model.safetensors"))[0]
+                         ["__metadata__"].get("trit_step")))
+    tc = json.load(open(os.path.join(HERE, "configs", "target.json")))["train"]
     tgt = gguf_path(models_dir, "target")
     samples = [(p, "greedy", generate(trit, tgt, p, 100)) for p in SAMPLE_PROMPTS[:3]]
     samples.append((SAMPLE_PROMPTS[3], "temperature 0.8, top-p 0.95, seed 7",
@@ -139,12 +167,18 @@ def write_card(run, models_dir, trit=TRIT):
             h["intermediate_size"], h["max_position_embeddings"], h["vocab_size"], info[n]["n_params"] / 1e6,
             info[n]["n_embd_params"] / 1e6, fmt_int(info[n]["bytes"]))
 
-    def train_row(n):
-        L, t = info[n]["log"], info[n]["train"]
+    def train_row(row):
+        ph, tcfg, L, step = row
+        t = tcfg["train"]
         cpu = ("%.1f" % (L["cpu_s"] / 3600)) if L.get("cpu_s") else "n/a"
-        return "| %s | %s of %d | %s | %.1f | %.1f | %s | %s (step %d) | %d |" % (
-            n, fmt_int(L["steps"]), t["max_steps"], fmt_int(L["tokens"]), L["epochs"], L["elapsed_s"] / 3600, cpu,
-            "%.3f" % L["best_val"]["val_loss"], L["best_val"]["step"], int(steps[n]))
+        if L.get("cpu_s") and L["cpu_from_step"]:
+            cpu += " (steps %d-%d)" % (L["cpu_from_step"], L["steps"])
+        how = "distilled from trit-target (weight %.2f, T %.1f), from `%s`" % (
+            tcfg["distill"]["weight"], tcfg["distill"]["temperature"], tcfg["init"].replace("{out}/", "")) \
+            if tcfg.get("distill") else "from scratch"
+        return "| %s | %s | %s of %d | %s | %.1f | %.1f | %s | %s (step %d) | %s | %g |" % (
+            ph, how, fmt_int(L["steps"]), t["max_steps"], fmt_int(L["tokens"]), L["epochs"], L["elapsed_s"] / 3600,
+            cpu, "%.3f" % L["best_val"]["val_loss"], L["best_val"]["step"], step, t["lr"])
 
     def ppl_row(n):
         r = M[n]
@@ -155,15 +189,14 @@ def write_card(run, models_dir, trit=TRIT):
     card = CARD.format(
         target_row=arch_row("target"), draft_row=arch_row("draft"),
         total_mb=(T["bytes"] + D["bytes"]) / 1e6, types=", ".join(T["types"]),
-        train_target=train_row("target"), train_draft=train_row("draft"),
+        train_rows="\n".join(train_row(r) for r in rows),
         ppl_target=ppl_row("target"), ppl_draft=ppl_row("draft"),
         n_chunks=M["target"]["n_chunks"], n_stories=M["target"]["n_stories"], test_stories=TEST_STORIES,
         acc=A["agreement"], acc_min=A["agreement_min_prompt"], n_prompts=A["n_prompts"], n_pos=A["n_positions"],
         k4=A["accept_rate_k4"], tpr4=A["tokens_per_round_k4"], k2=A["accept_rate_k2"], tpr2=A["tokens_per_round_k2"],
         k8=A["accept_rate_k8"], tpr8=A["tokens_per_round_k8"], selfc=A["target_batched_vs_sequential"],
         samples=sample_md, draft_sample=draft_sample.replace("\n", "\n> "), ckpt=M["ckpt"],
-        batch=T["train"]["batch_size"], lr=T["train"]["lr"], warmup=T["train"]["warmup_steps"],
-        min_lr=T["train"]["min_lr_frac"], wd=T["train"]["weight_decay"])
+        batch=tc["batch_size"], warmup=tc["warmup_steps"], min_lr=tc["min_lr_frac"], wd=tc["weight_decay"])
     with open(os.path.join(models_dir, "README.md"), "w") as f:
         f.write(card)
     return card
@@ -219,18 +252,19 @@ GGUF: `tokenizer.ggml.model = gpt2`, `pre = llama-bpe`, BOS added. Training saw 
 BitNet b1.58 quantization-aware training in PyTorch (`tools/train/train.py`): latent float weights,
 absmean ternary weight quantization per tensor (scale rounded to fp16, so the GGUF holds the trained
 weights exactly), per-token int8 absmax activations, straight-through estimators. AdamW (beta 0.9/0.95,
-weight decay {wd} on matrices), lr {lr} with {warmup} warmup steps and cosine decay to {min_lr} of it,
+weight decay {wd} on matrices), peak lr as below with {warmup} warmup steps and cosine decay to {min_lr} of it,
 gradient clip 1.0, batch {batch} x 256 tokens, no dropout, one CPU thread per model, both models at once
 on a shared 2-core machine at nice 19 (so wall time is far above CPU time).
 
-| model | steps | tokens | epochs | wall h | CPU h | best val loss (trainer) | exported step |
-|---|---|---|---|---|---|---|---|
-{train_target}
-{train_draft}
+| run | how | steps | tokens | epochs | wall h | CPU h | best val loss (trainer) | exported step | peak lr |
+|---|---|---|---|---|---|---|---|---|---|
+{train_rows}
 
 The export is `{ckpt}` (the checkpoint with the lowest validation loss). The trainer's val loss is the
-mean over 64 fixed 256-token windows of the held-out stream, every position. "CPU h" counts process
-CPU time since the trainer began logging it (not the first sessions).
+mean over 64 fixed 256-token windows of the held-out stream, every position. "CPU h" is process CPU
+time, over the steps shown where the first sessions predate its logging. A run that stopped before
+the end of its schedule was continued by the row below it (the draft: distilled from the trained
+target, starting from the weights it had reached).
 
 ![loss curves](loss.png)
 

@@ -69,7 +69,7 @@ for _line in _FONT.strip().splitlines():
     assert len(_rows) == 7 and all(len(r) == 5 for r in _rows), _line
     _GLYPHS[_ch] = "".join(_rows)
 
-COLORS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
+COLORS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207)]
 
 
 class Canvas:
@@ -203,15 +203,19 @@ def smooth(y, k=5):
     return np.concatenate([y[:k - 1], c])
 
 
-def loss_chart(logs, names=None, ylim=None):
+def loss_chart(logs, names=None, offsets=None, ylim=None):
+    """offsets: tokens to add to each log's token counts (a continued run drawn after its start)."""
     series = []
     for i, p in enumerate(logs):
         tr, ev = read_log(p)
         name = names[i] if names else p
+        off = offsets[i] if offsets else 0
         c = COLORS[(2 * i) % len(COLORS)]
         cl = tuple(int(v + (255 - v) * 0.55) for v in c)
-        series.append(("%s train" % name, [r["tokens"] / 1e6 for r in tr], smooth([r["loss"] for r in tr]), cl, "line"))
-        series.append(("%s val" % name, [r["tokens"] / 1e6 for r in ev], [r["val_loss"] for r in ev], c, "dots"))
+        series.append(("%s train" % name, [(r["tokens"] + off) / 1e6 for r in tr], smooth([r["loss"] for r in tr]),
+                       cl, "line"))
+        series.append(("%s val" % name, [(r["tokens"] + off) / 1e6 for r in ev], [r["val_loss"] for r in ev], c,
+                       "dots"))
     if ylim is None:
         lo = min(min(s[2]) for s in series if len(s[2]))
         ylim = (np.floor(lo * 4) / 4, min(6.0, max(max(s[2]) for s in series if len(s[2]))))
