@@ -330,13 +330,17 @@ def test_bitlinear_quantization():
 
 
 @needs_torch
-def test_train_resume_is_exact(tmp_path):
+@pytest.mark.parametrize("matmul", ["f32", "bf16"])
+def test_train_resume_is_exact(tmp_path, matmul):
+    """Both BitLinear matmul paths (train.matmul; "auto" picks bf16 on AMX CPUs)."""
     import train
     corpus = str(tmp_path / "corpus")
     tiny_corpus(corpus)
     cfgp = str(tmp_path / "tiny.json")
+    cfg = json.loads(json.dumps(TINY_CFG))
+    cfg["train"]["matmul"] = matmul
     with open(cfgp, "w") as f:
-        json.dump(TINY_CFG, f)
+        json.dump(cfg, f)
     q = {"corpus": corpus, "vocab_size": 300}
     train.train_one(cfgp, str(tmp_path / "a"), **q)                               # 8 steps straight
     train.train_one(cfgp, str(tmp_path / "b"), stop_at_step=3, **q)               # 3 steps ...
