@@ -9,7 +9,7 @@ Steps (each reads what the previous wrote, so a step can be re-run alone):
               (tools/convert, TQ2_0 projections, Q8_0 token_embd)
   2. eval     tools/train/evaluate.py: held-out perplexity of both GGUFs by build/trit perplexity and by
               PyTorch (same procedure), the draft's greedy acceptance against the target, and the
-              perplexity of the first TEST_STORIES held-out stories that tools/train/test_models.py
+              perplexity of the first TEST_STORIES held-out stories that tools/train/test_shipped_models.py
               re-measures -> models/metrics.json
   3. plot     OUT/<model>/log.jsonl -> models/loss.png (tools/train/plot.py)
   4. card     models/README.md from metrics.json, the logs, the configs and greedy/sampled outputs of
@@ -36,7 +36,7 @@ import data as data_mod  # noqa: E402
 
 MODELS = os.path.join(ROOT, "models")
 TRIT = os.path.join(ROOT, "build", "trit")
-TEST_STORIES = 6           # held-out stories whose perplexity tools/train/test_models.py re-measures
+TEST_STORIES = 6           # held-out stories whose perplexity tools/train/test_shipped_models.py re-measures
 NAMES = ("target", "draft")
 # training phases per shipped model, in order (OUT/<phase>/): the draft may be continued by distillation
 # from the trained target (configs/draft-distill.json); the last phase that exists is the one exported
@@ -273,7 +273,7 @@ target, starting from the weights it had reached).
 `build/trit perplexity -c 256` on the held-out text ({n_stories} stories joined by blank lines; {n_chunks}
 chunks of 256 tokens, the second half of each chunk scored, as llama-perplexity does), and the same
 procedure on the same token ids run by the PyTorch model in float (`tools/train/evaluate.py ppl`).
-"test subset": the first {test_stories} held-out stories, which `tools/train/test_models.py` re-measures
+"test subset": the first {test_stories} held-out stories, which `tools/train/test_shipped_models.py` re-measures
 with the engine against a regression bound.
 
 | model | trit perplexity | PyTorch (float QAT) | difference | test subset (trit) |

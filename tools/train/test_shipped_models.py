@@ -1,7 +1,7 @@
 """Tests of the shipped model pair (models/*.gguf) with the engine (build/trit), against the numbers
 tools/train/model_card.py measured and wrote to models/metrics.json.
 
-    /usr/bin/python3 -m pytest -q tools/train/test_models.py
+    /usr/bin/python3 -m pytest -q tools/train/test_shipped_models.py
 
 Skipped without build/trit or without models/metrics.json (an interim export has none).
 """
