@@ -69,12 +69,25 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
                  n_stories=None):
     import evaluate as ev
     res = {"ckpt": ckpt}
+    mp = os.path.join(models_dir, "metrics.json")
+    old = {}
+    if os.path.exists(mp):
+        with open(mp) as f:
+            old = json.load(f)
     for n in NAMES:
         hf = src_dir(run, n, ckpt)
+        sha = data_mod.file_sha(gguf_path(models_dir, n))
+        if old.get(n, {}).get("gguf_sha") == sha and old[n].get("n_stories_arg") == n_stories:
+            res[n] = old[n]                         # same file, same split: the perplexities stand
+            print("[card] %s: unchanged (%s), perplexity kept" % (n, sha), flush=True)
+            continue
         r = ev.ppl_report(trit, gguf_path(models_dir, n), hf, 256, n_stories, corpus)
         r["test_subset"] = ev.ppl_report(trit, gguf_path(models_dir, n), None, 256, TEST_STORIES, corpus)
+        r["gguf_sha"], r["n_stories_arg"] = sha, n_stories
         res[n] = r
         print("[card] %s: %s" % (n, json.dumps(r)), flush=True)
+        with open(mp, "w") as f:                    # keep what is measured so far
+            json.dump(dict(old, **res), f, indent=1)
     tok = ev.load_tok(src_dir(run, "draft", ckpt))
     acc = ev.acceptance(trit, gguf_path(models_dir, "target"), gguf_path(models_dir, "draft"),
                         ev.heldout_prompts(tok, prompts, 24, corpus), 64)
