@@ -66,7 +66,7 @@ def export(run, models_dir, ckpt="hf-best"):
 
 
 def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEFAULT_CORPUS, prompts=40,
-                 n_stories=None):
+                 n_stories=None, ppl_only=None):
     import evaluate as ev
     res = {"ckpt": ckpt}
     mp = os.path.join(models_dir, "metrics.json")
@@ -75,6 +75,8 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
         with open(mp) as f:
             old = json.load(f)
     for n in NAMES:
+        if ppl_only and n != ppl_only:
+            continue
         hf = src_dir(run, n, ckpt)
         sha = data_mod.file_sha(gguf_path(models_dir, n))
         if old.get(n, {}).get("gguf_sha") == sha and old[n].get("n_stories_arg") == n_stories:
@@ -88,6 +90,8 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
         print("[card] %s: %s" % (n, json.dumps(r)), flush=True)
         with open(mp, "w") as f:                    # keep what is measured so far
             json.dump(dict(old, **res), f, indent=1)
+    if ppl_only:
+        return res
     tok = ev.load_tok(src_dir(run, "draft", ckpt))
     acc = ev.acceptance(trit, gguf_path(models_dir, "target"), gguf_path(models_dir, "draft"),
                         ev.heldout_prompts(tok, prompts, 24, corpus), 64)
@@ -333,9 +337,13 @@ def main(argv=None):
     ap.add_argument("--skip-eval", action="store_true")
     ap.add_argument("--prompts", type=int, default=40, help="held-out prompts for the acceptance rate")
     ap.add_argument("--n-stories", type=int, help="perplexity on the first N held-out stories only (default all)")
+    ap.add_argument("--ppl-only", choices=NAMES, help="only measure this model's perplexity (kept in metrics.json)")
     a = ap.parse_args(argv)
     if not a.skip_export:
         export(a.run, a.models_dir, a.ckpt)
+    if a.ppl_only:
+        evaluate_all(a.run, a.models_dir, a.ckpt, a.trit, n_stories=a.n_stories, ppl_only=a.ppl_only)
+        return 0
     if not a.skip_eval:
         evaluate_all(a.run, a.models_dir, a.ckpt, a.trit, prompts=a.prompts, n_stories=a.n_stories)
     plot(a.run, a.models_dir)

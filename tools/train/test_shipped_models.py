@@ -83,7 +83,8 @@ def test_target_writes_story_text():
     assert len(re.findall(r"[.!?]", out)) >= 3, out
     tri = list(zip(words, words[1:], words[2:]))
     assert len(set(tri)) / len(tri) >= 0.5, out                  # distinct word trigrams: no tight loop
-    assert any(w in words for w in ("she", "he", "they")) and "the" in words, out
+    assert any(w in words for w in ("she", "he", "they")), out
+    assert sum(w in words for w in ("the", "a", "and", "to", "was")) >= 3, out    # function words: English, not a word list
 
 
 def test_heldout_perplexity_regression(tmp_path):
@@ -102,7 +103,7 @@ def test_heldout_perplexity_regression(tmp_path):
         assert abs(M[n]["rel_diff"]) < 0.05, (n, M[n])
         assert M[n]["engine_ppl"] == pytest.approx(M[n]["torch_ppl"], rel=0.05)
     assert got["target"] < got["draft"]
-    assert got["target"] < 12.0                                   # far from chance (vocab 2048)
+    assert got["target"] < 13.0                                   # the shipped target: 11.75 on this subset (chance: 2048)
 
 
 def test_draft_acceptance():
