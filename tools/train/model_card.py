@@ -11,6 +11,9 @@ Steps (each reads what the previous wrote, so a step can be re-run alone):
               PyTorch (same procedure), the draft's greedy acceptance against the target, and the
               perplexity of the first TEST_STORIES held-out stories that tools/train/test_shipped_models.py
               re-measures -> models/metrics.json
+  2b. story  `build/trit eval mc` on tools/eval/tinystories-next-sentence.jsonl (docs/eval.md: pick the
+              held-out story's true next sentence among 4) for both GGUFs -> metrics.json "story_task"
+              (kept while a GGUF is unchanged; needs a build/trit with `eval`)
   3. plot     OUT/<model>/log.jsonl -> models/loss.png (tools/train/plot.py)
   4. card     models/README.md from metrics.json, the logs, the configs and greedy/sampled outputs of
               build/trit generate
@@ -102,6 +105,35 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
         json.dump(res, f, indent=1)
         f.write("\n")
     return res
+
+
+STORY_TASK = os.path.join(ROOT, "tools", "eval", "tinystories-next-sentence.jsonl")
+
+
+def story_task(models_dir, trit=TRIT):
+    """Multiple-choice accuracy of both models on the corpus story task (cached by GGUF sha)."""
+    mp = os.path.join(models_dir, "metrics.json")
+    with open(mp) as f:
+        M = json.load(f)
+    old = M.get("story_task", {})
+    out = {}
+    for n in NAMES:
+        sha = data_mod.file_sha(gguf_path(models_dir, n))
+        if old.get(n, {}).get("gguf_sha") == sha:
+            out[n] = old[n]
+            continue
+        r = subprocess.run([trit, "eval", "mc", "-m", gguf_path(models_dir, n), "-f", STORY_TASK, "--json"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("trit eval mc failed: %s" % r.stderr.strip())
+        out[n] = dict(json.loads(r.stdout.strip().splitlines()[-1]), gguf_sha=sha)
+        out[n]["task"] = os.path.relpath(STORY_TASK, ROOT)
+        print("[card] story task %s: %s" % (n, json.dumps(out[n])), flush=True)
+    M["story_task"] = out
+    with open(mp, "w") as f:
+        json.dump(M, f, indent=1)
+        f.write("\n")
+    return out
 
 
 def plot(run, models_dir):
@@ -212,6 +244,10 @@ def write_card(run, models_dir, trit=TRIT):
         acc=A["agreement"], acc_min=A["agreement_min_prompt"], n_prompts=A["n_prompts"], n_pos=A["n_positions"],
         k4=A["accept_rate_k4"], tpr4=A["tokens_per_round_k4"], k2=A["accept_rate_k2"], tpr2=A["tokens_per_round_k2"],
         k8=A["accept_rate_k8"], tpr8=A["tokens_per_round_k8"], selfc=A["target_batched_vs_sequential"],
+        story_rows="\n".join("| %s | %.3f ± %.3f | %.3f ± %.3f | %.2f |" % (
+            n, M["story_task"][n]["acc"], M["story_task"][n]["acc_stderr"], M["story_task"][n]["acc_norm"],
+            M["story_task"][n]["acc_norm_stderr"], M["story_task"][n]["chance"]) for n in NAMES),
+        story_n=M["story_task"]["target"]["n"],
         samples=sample_md, draft_sample=draft_sample.replace("\n", "\n> "), ckpt=M["ckpt"],
         batch=tc["batch_size"], warmup=tc["warmup_steps"], min_lr=tc["min_lr_frac"], wd=tc["weight_decay"])
     with open(os.path.join(models_dir, "README.md"), "w") as f:
@@ -310,6 +346,16 @@ target pass), K=4 {k4:.3f} ({tpr4:.2f}), K=8 {k8:.3f} ({tpr8:.2f}). The target's
 each whole sequence reproduce its token-by-token greedy path at {selfc:.3f} of positions, which is what
 makes greedy speculative output identical to the target's own.
 
+## Story task (multiple choice)
+
+`build/trit eval mc -f tools/eval/tinystories-next-sentence.jsonl` ({story_n} items built from held-out
+stories by `tools/eval/make_story_task.py`: the true next sentence among 4 candidates; docs/eval.md):
+accuracy by summed log-likelihood (`acc`) and per byte (`acc_norm`), ± one standard error.
+
+| model | acc | acc_norm | chance |
+|---|---|---|---|
+{story_rows}
+
 ## Samples (trit-target, build/trit generate -n 100)
 
 {samples}
@@ -346,6 +392,8 @@ def main(argv=None):
         return 0
     if not a.skip_eval:
         evaluate_all(a.run, a.models_dir, a.ckpt, a.trit, prompts=a.prompts, n_stories=a.n_stories)
+    if not a.skip_eval:
+        story_task(a.models_dir, a.trit)
     plot(a.run, a.models_dir)
     write_card(a.run, a.models_dir, a.trit)
     print("[card] wrote %s" % os.path.join(a.models_dir, "README.md"))
