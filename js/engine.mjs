@@ -39,6 +39,13 @@ function randomSeed() {
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
+/** The embedded model pair (models/, shipped in the package): createEngine's default. URLs relative to
+ *  this module, so they resolve to files in Node and to same-origin URLs in a page. */
+export const EMBEDDED = Object.freeze({
+    target: new URL('../models/trit-target.tq2_0.gguf', import.meta.url),
+    draft: new URL('../models/trit-draft.tq2_0.gguf', import.meta.url),
+});
+
 /**
  * Creates an engine: routes (local backend or a configured remote endpoint), loads the model (and
  * draft) into workers, checks that the draft shares the target's vocabulary. See docs/js.md.
@@ -51,8 +58,13 @@ export async function createEngineOn(platform, opts = {}) {
     throwIfAborted(opts.signal);
     const caps = await detectCapabilities(platform, opts);
     const env = { isNode: platform.isNode };
-    const target = opts.model !== undefined && opts.model !== null ? normalizeSource(opts.model, env) : null;
-    const draft = opts.draft !== undefined && opts.draft !== null ? normalizeSource(opts.draft, env) : null;
+    // No `model` and no `remote`: the embedded pair that ships with the package (models/, its card is
+    // models/README.md), with its draft unless `draft` is given (null/false: target only).
+    const embedded = opts.model === undefined && !opts.remote;
+    const modelOpt = embedded ? EMBEDDED.target : opts.model;
+    const draftOpt = embedded && opts.draft === undefined ? EMBEDDED.draft : opts.draft;
+    const target = modelOpt !== undefined && modelOpt !== null ? normalizeSource(modelOpt, env) : null;
+    const draft = draftOpt !== undefined && draftOpt !== null && draftOpt !== false ? normalizeSource(draftOpt, env) : null;
     const route = await chooseRoute({ platform, caps, target, draft, opts });
     if (route.kind === 'remote') return new RemoteEngine(opts.remote, route);
     const engine = new LocalEngine(platform, opts, target, draft, route);

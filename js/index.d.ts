@@ -67,9 +67,10 @@ export type ChatTemplateFunction = (
 ) => string;
 
 export interface EngineOptions {
+    /** default (with no `remote`): the embedded pair shipped in models/ (its draft too, unless `draft` is given) */
     model?: ModelSource;
-    /** a small model with the same vocabulary: enables speculative decoding */
-    draft?: ModelSource;
+    /** a small model with the same vocabulary: enables speculative decoding; null or false: none */
+    draft?: ModelSource | null | false;
     onProgress?: (e: ProgressEvent) => void;
     /** aborts loading (rejects with an AbortError) */
     signal?: AbortSignal;

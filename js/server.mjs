@@ -27,14 +27,11 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createEngine, TritError, isAbortError, TEMPLATES } from './index-node.mjs';
+import { EMBEDDED as EMBEDDED_URLS } from './engine.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The embedded model pair (issue 7): `trit serve` without -m serves it, and the tests prefer it. */
-export const EMBEDDED = Object.freeze({
-    target: path.join(ROOT, 'models', 'trit-target.tq2_0.gguf'),
-    draft: path.join(ROOT, 'models', 'trit-draft.tq2_0.gguf'),
-});
+export const EMBEDDED = Object.freeze({ target: fileURLToPath(EMBEDDED_URLS.target), draft: fileURLToPath(EMBEDDED_URLS.draft) });
 
 export const DEFAULTS = Object.freeze({
     host: '127.0.0.1',

@@ -167,3 +167,17 @@ test('API', async t => {
         }
     });
 });
+
+test('no model option: the embedded pair from models/ (target + draft), writing lower-case story text', async () => {
+    const engine = await createEngine({});
+    try {
+        assert.equal(engine.info.model.name, 'trit-target');
+        assert.equal(engine.info.draft.name, 'trit-draft');
+        const r = await engine.completions.create({ prompt: 'once upon a time', max_tokens: 40, temperature: 0 });
+        const words = r.choices[0].text.match(/[a-z]+/g) || [];
+        assert.ok(words.length >= 15 && words.some(w => ['she', 'he', 'they', 'was', 'the'].includes(w)), r.choices[0].text);
+        assert.ok(r.usage.completion_tokens > 0);
+    } finally { await engine.unload(); }
+    const alone = await createEngine({ draft: null });
+    try { assert.equal(alone.info.draft, null); } finally { await alone.unload(); }
+});

@@ -1,4 +1,4 @@
-// docs/js.md's examples run: every ```js block that imports 'trit' is executed with Node (from
+// docs/js.md's and README.md's examples run: every ```js block that imports 'trit' is executed with Node (from
 // inside the package, so 'trit' resolves through the exports map), with the embedded pair's paths
 // pointed at test fixtures when models/ does not have them.
 import test from 'node:test';
@@ -8,7 +8,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { ROOT, model } from './helpers.mjs';
 
-const doc = fs.readFileSync(path.join(ROOT, 'docs/js.md'), 'utf8');
+// docs/js.md first (example numbers count there), then the README's
+const doc = ['docs/js.md', 'README.md'].map(f => fs.readFileSync(path.join(ROOT, f), 'utf8')).join('\n');
 const blocks = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map(m => m[1]).filter(b => /from 'trit'/.test(b));
 const have = f => fs.existsSync(path.join(ROOT, f));
 const TARGET = have('models/trit-target.tq2_0.gguf') ? path.join(ROOT, 'models/trit-target.tq2_0.gguf') : model('bitnet-tiny-spm.tq2_0.gguf');

@@ -330,13 +330,17 @@ def test_bitlinear_quantization():
 
 
 @needs_torch
-def test_train_resume_is_exact(tmp_path):
+@pytest.mark.parametrize("matmul", ["f32", "bf16"])
+def test_train_resume_is_exact(tmp_path, matmul):
+    """Both BitLinear matmul paths (train.matmul; "auto" picks bf16 on AMX CPUs)."""
     import train
     corpus = str(tmp_path / "corpus")
     tiny_corpus(corpus)
     cfgp = str(tmp_path / "tiny.json")
+    cfg = json.loads(json.dumps(TINY_CFG))
+    cfg["train"]["matmul"] = matmul
     with open(cfgp, "w") as f:
-        json.dump(TINY_CFG, f)
+        json.dump(cfg, f)
     q = {"corpus": corpus, "vocab_size": 300}
     train.train_one(cfgp, str(tmp_path / "a"), **q)                               # 8 steps straight
     train.train_one(cfgp, str(tmp_path / "b"), stop_at_step=3, **q)               # 3 steps ...
@@ -366,6 +370,68 @@ def test_train_resume_is_exact(tmp_path):
     x = torch.tensor([[5, 9, 11, 40, 41]])
     with torch.no_grad():
         assert torch.equal(m(x), ref(x))
+
+
+@needs_torch
+def test_distill_init_and_resume(tmp_path):
+    """A student distilled from a trained teacher (train.distill) and one initialized from an export
+    (config "init"): resumes exactly, and distillation brings the student's distribution towards the
+    teacher's."""
+    import train
+    from compare import load_hf_model
+    corpus = str(tmp_path / "corpus")
+    tiny_corpus(corpus)
+    q = {"corpus": corpus, "vocab_size": 300}
+    cfgp = str(tmp_path / "tiny.json")
+    with open(cfgp, "w") as f:
+        json.dump(TINY_CFG, f)
+    import shutil
+    train.train_one(cfgp, str(tmp_path / "a"), **q)                               # the teacher
+    shutil.copytree(str(tmp_path / "a" / "tiny" / "hf"), str(tmp_path / "b" / "tiny" / "hf"))
+    st = json.loads(json.dumps(TINY_CFG))
+    st["name"] = "student"
+    st["model"]["n_ff"] = 64
+    st["train"].update(max_steps=6, lr=1e-2, eval_every=100)
+    st["distill"] = {"teacher": "{out}/tiny/hf", "weight": 0.9, "temperature": 1.0}
+    sp = str(tmp_path / "student.json")
+    with open(sp, "w") as f:
+        json.dump(st, f)
+    train.train_one(sp, str(tmp_path / "a"), **q)
+    train.train_one(sp, str(tmp_path / "b"), stop_at_step=3, **q)
+    train.train_one(sp, str(tmp_path / "b"), **q)
+    ca = torch.load(str(tmp_path / "a" / "student" / "ckpt.pt"))
+    cb = torch.load(str(tmp_path / "b" / "student" / "ckpt.pt"))
+    for k in ca["model"]:
+        assert torch.equal(ca["model"][k], cb["model"][k]), k
+    # the distillation loss pulls a student towards the teacher (a few Adam steps on one batch)
+    teacher = train.load_teacher(str(tmp_path / "a" / "tiny" / "hf"), 300)
+    student = load_hf_model(str(tmp_path / "a" / "student" / "hf"))
+    student.train()
+    import data
+    tok, tr, _ = data.prepare(str(tmp_path / "a" / "tokenizer.json"), corpus, cache_dir=str(tmp_path / "a"))
+    xb = torch.from_numpy(tr[:4 * 33].astype(np.int64).reshape(4, 33))
+    opt = torch.optim.Adam(student.parameters(), lr=3e-3)
+    kls = []
+    for _ in range(8):
+        logits, ce = student(xb[:, :-1], xb[:, 1:])
+        loss = train.distill_loss(logits, ce, teacher, xb[:, :-1], {"weight": 1.0, "temperature": 1.0})
+        kls.append(float(loss))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert kls[-1] < 0.8 * kls[0], kls
+    # init: a run that starts from the student's export has its weights at step 0
+    it = json.loads(json.dumps(st))
+    it["name"] = "again"
+    del it["distill"]
+    it["init"] = "{out}/student/hf"
+    ip = str(tmp_path / "again.json")
+    with open(ip, "w") as f:
+        json.dump(it, f)
+    train.train_one(ip, str(tmp_path / "a"), stop_at_step=0, **q)
+    c0 = torch.load(str(tmp_path / "a" / "again" / "ckpt.pt"))
+    for k in ca["model"]:
+        assert torch.equal(c0["model"][k], ca["model"][k]), k
 
 
 # ---- engine vs PyTorch: converted checkpoints of every supported layout -----------------------------
@@ -460,3 +526,41 @@ def test_converted_logits_match_float_model(tmp_path, layout, outtype, embd, sca
             r = subprocess.run(TRIT + ["tokenize", "-m", gguf, "-p", t], capture_output=True, text=True)
             assert r.returncode == 0, r.stderr
             assert [int(x) for x in r.stdout.split()] == tok.encode(t), t
+
+
+# ---- loss plot ---------------------------------------------------------------------------------------
+
+def test_loss_plot_png(tmp_path):
+    """plot.py writes a valid PNG (signature, IHDR, CRCs, pixel data) with the curves drawn in their colors."""
+    import struct
+    import zlib
+    import plot
+    logs = []
+    for k, name in enumerate(("a", "b")):
+        p = tmp_path / ("%s.jsonl" % name)
+        with open(p, "w") as f:
+            for s in range(10, 510, 10):
+                f.write(json.dumps({"kind": "train", "step": s, "loss": 6.0 - k * 0.3 - s / 200, "tokens": s * 4096}) + "\n")
+                if s % 100 == 0:
+                    f.write(json.dumps({"kind": "eval", "step": s, "val_loss": 5.8 - s / 200, "tokens": s * 4096}) + "\n")
+            f.write(json.dumps({"kind": "session_end", "step": 500}) + "\n")
+        logs.append(str(p))
+    out = tmp_path / "loss.png"
+    assert plot.main(logs + ["--names", "target,draft", "-o", str(out)]) == 0
+    b = out.read_bytes()
+    assert b[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(b):
+        n, = struct.unpack(">I", b[pos:pos + 4])
+        tag, data = b[pos + 4:pos + 8], b[pos + 8:pos + 8 + n]
+        assert struct.unpack(">I", b[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(tag + data) & 0xFFFFFFFF
+        chunks[tag] = data
+        pos += 12 + n
+    w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, ctype) == (8, 2) and w > 100 and h > 100
+    raw = zlib.decompress(chunks[b"IDAT"])
+    assert len(raw) == h * (1 + 3 * w)
+    px = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)[:, 1:].reshape(h, w, 3)
+    for c in (plot.COLORS[0], plot.COLORS[2]):                       # both models' val dots are drawn
+        assert (px == np.array(c, np.uint8)).all(-1).sum() > 20, c
+    assert (px == 0).all(-1).sum() > 500                              # axes and text

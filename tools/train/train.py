@@ -105,12 +105,69 @@ def export_hf(model, tok, out_dir, meta):
     os.replace(tmp, out_dir)
 
 
+def matmul_mode(t):
+    """train.matmul: "f32", "bf16", or "auto" (default): bf16 where the CPU has AMX-BF16 (model.MATMUL)."""
+    m = t.get("matmul", "auto")
+    if m == "auto":
+        m = "bf16" if "amx_bf16" in cpu_env.cpu_flags() else "f32"
+    if m not in ("f32", "bf16"):
+        raise SystemExit("train.matmul must be f32, bf16 or auto, not %r" % m)
+    return m
+
+
 def build_model(cfg, n_vocab):
     import torch  # noqa: F401
+    import model as model_mod
     from model import Model
+    model_mod.MATMUL = matmul_mode(cfg["train"])
     mc = dict(cfg["model"])
     mc["n_vocab"] = n_vocab
     return Model(mc)
+
+
+def resolve(path, out_root):
+    """Config paths may start with {out} (train.py's --out)."""
+    return path.replace("{out}", out_root)
+
+
+def load_hf_weights(hf_dir, cfg, n_vocab):
+    """State dict of a model with cfg's shape, from an HF-style export (train.py's <model>/hf)."""
+    import torch  # noqa: F401
+    from compare import load_hf_model
+    src = load_hf_model(hf_dir)
+    want = dict(cfg["model"], n_vocab=n_vocab)
+    got = {k: src.c[k] for k in want if k in src.c}
+    if any(got.get(k) != v for k, v in want.items() if k not in ("init_std",)):
+        raise SystemExit("%s: its model config %s is not %s" % (hf_dir, got, want))
+    return src.state_dict()
+
+
+def load_teacher(hf_dir, n_vocab):
+    """The distillation teacher, frozen. It runs in train mode under no_grad so that its BitLinears use
+    the same (fast) matmul path as the student; the model has no dropout, so the values are those of
+    eval mode up to matmul rounding."""
+    from compare import load_hf_model
+    m = load_hf_model(hf_dir)
+    if m.c["n_vocab"] != n_vocab:
+        raise SystemExit("%s: teacher vocabulary %d != %d" % (hf_dir, m.c["n_vocab"], n_vocab))
+    m.train()
+    for p in m.parameters():
+        p.requires_grad_(False)
+    return m
+
+
+def distill_loss(logits, ce, teacher, x, dist):
+    """(1 - w) * cross-entropy on the data + w * T^2 * KL(teacher_T || student_T) per token
+    (Hinton et al.: soft targets at temperature T)."""
+    import torch
+    import torch.nn.functional as F
+    w, T = dist.get("weight", 1.0), dist.get("temperature", 1.0)
+    with torch.no_grad():
+        tl = teacher(x)
+    V = logits.shape[-1]
+    kl = F.kl_div(F.log_softmax(logits.reshape(-1, V) / T, -1), F.log_softmax(tl.reshape(-1, V) / T, -1),
+                  reduction="batchmean", log_target=True) * (T * T)
+    return (1 - w) * ce + w * kl
 
 
 def make_optimizer(model, t):
@@ -171,6 +228,7 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
     vwin = data_mod.val_windows(val_data, ctx, t["eval_windows"])
     ckpt_path = os.path.join(out, "ckpt.pt")
     step, best_val, elapsed_prev, tokens_seen, last_val = 0, float("inf"), 0.0, 0, None
+    cpu_prev = 0.0                                          # process CPU seconds of earlier sessions
     acc_loss, acc_n, acc_tok, acc_time = 0.0, 0, 0, 0.0     # the running log interval (kept across resumes)
     if os.path.exists(ckpt_path) and not fresh:
         ck = torch.load(ckpt_path, map_location="cpu")
@@ -186,23 +244,38 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
         random.setstate(ck["py_rng"])
         step, best_val, elapsed_prev = ck["step"], ck["best_val"], ck["elapsed_s"]
         tokens_seen, last_val = ck["tokens_seen"], ck.get("last_val")
+        cpu_prev = ck.get("cpu_s", 0.0)
         acc_loss, acc_n, acc_tok, acc_time = ck.get("acc", [0.0, 0, 0, 0.0])
         log_print(name, "resumed from %s at step %d (epoch %.2f, best val %.4f)"
                   % (ckpt_path, step, batcher.epoch_fraction(), best_val))
-    elif fresh and os.path.exists(os.path.join(out, "log.jsonl")):
-        os.rename(os.path.join(out, "log.jsonl"), os.path.join(out, "log.%d.jsonl" % int(time.time())))
-    log_print(name, "%.3fM params (%s), %d train / %d val tokens, batch %dx%d, max_steps %d, %d thread(s), %s"
-              % (model.n_params() / 1e6, json.dumps(cfg["model"]), len(train_data), len(val_data),
-                 t["batch_size"], ctx, t["max_steps"], torch.get_num_threads(), cpu_env.blas_info() or "BLAS ?"))
+    else:
+        if fresh and os.path.exists(os.path.join(out, "log.jsonl")):
+            os.rename(os.path.join(out, "log.jsonl"), os.path.join(out, "log.%d.jsonl" % int(time.time())))
+        if cfg.get("init"):                                 # start from another run's weights (not its optimizer)
+            init = resolve(cfg["init"], out_root)
+            model.load_state_dict(load_hf_weights(init, cfg, tok.vocab_size))
+            log_print(name, "initialized from %s" % init)
+    teacher, dist = None, cfg.get("distill")
+    if dist:
+        teacher = load_teacher(resolve(dist["teacher"], out_root), tok.vocab_size)
+        log_print(name, "distilling from %s (%.2fM params), weight %.2f, temperature %.2f"
+                  % (resolve(dist["teacher"], out_root), teacher.n_params() / 1e6, dist.get("weight", 1.0),
+                     dist.get("temperature", 1.0)))
+    import model as model_mod
+    log_print(name, "%.3fM params (%s), %d train / %d val tokens, batch %dx%d, max_steps %d, %d thread(s), %s, "
+              "%s BitLinear matmuls" % (model.n_params() / 1e6, json.dumps(cfg["model"]), len(train_data),
+                                        len(val_data), t["batch_size"], ctx, t["max_steps"], torch.get_num_threads(),
+                                        cpu_env.blas_info() or "BLAS ?", model_mod.MATMUL))
 
     def state():
         return {"model": model.state_dict(), "optim": opt.state_dict(), "step": step,
                 "batcher": batcher.state_dict(), "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
                 "config": cfg, "tokenizer_sha": data_mod.file_sha(tok_path), "best_val": best_val,
                 "last_val": last_val, "elapsed_s": elapsed_prev + (time.time() - t0), "tokens_seen": tokens_seen,
+                "cpu_s": cpu_prev + time.process_time() - c0,
                 "acc": [acc_loss, acc_n, acc_tok, acc_time]}
 
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     if export_only:
         export_hf(model, tok, os.path.join(out, "hf"), {"name": name, "step": step, "val_loss": last_val})
         log_print(name, "exported %s" % os.path.join(out, "hf"))
@@ -240,7 +313,8 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
             for g in opt.param_groups:
                 g["lr"] = lr
             b = torch.from_numpy(batcher.next())
-            _, loss = model(b[:, :-1], b[:, 1:])
+            logits, ce = model(b[:, :-1], b[:, 1:])
+            loss = ce if teacher is None else distill_loss(logits, ce, teacher, b[:, :-1], dist)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
@@ -248,7 +322,7 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
             step += 1
             ntok = b.shape[0] * (b.shape[1] - 1)
             tokens_seen += ntok
-            acc_loss += loss.item()
+            acc_loss += ce.item()                          # logged: the data loss, also when distilling
             acc_n += 1
             acc_tok += ntok
             acc_time += time.time() - ts
@@ -256,7 +330,8 @@ def train_one(spec, out_root, time_limit=None, stop_at_step=None, max_steps=None
                 rec = {"kind": "train", "step": step, "epoch": round(batcher.epoch_fraction(), 4),
                        "loss": round(acc_loss / acc_n, 5), "lr": lr, "grad_norm": round(float(gn), 4),
                        "tok_s": round(acc_tok / acc_time, 1), "tokens": tokens_seen,
-                       "elapsed_s": round(elapsed_prev + time.time() - t0, 1)}
+                       "elapsed_s": round(elapsed_prev + time.time() - t0, 1),
+                       "cpu_s": round(cpu_prev + time.process_time() - c0, 1)}
                 log(rec)
                 log_print(name, "step %d  loss %.4f  lr %.2e  %.0f tok/s" % (step, rec["loss"], lr, rec["tok_s"]))
                 acc_loss, acc_n, acc_tok, acc_time = 0.0, 0, 0, 0.0
