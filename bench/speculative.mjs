@@ -8,7 +8,7 @@
 // outputs are checked to be identical to target-only decoding. Writes bench/speculative.json.
 //
 //   node bench/speculative.mjs [--pairs embedded,random-2b] [--tokens N] [--out FILE]
-//                              [--pair NAME=TARGET.gguf,DRAFT.gguf]
+//                              [--pair NAME=TARGET.gguf,DRAFT.gguf] [--threads N]
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,7 +69,8 @@ async function benchPair(name, p, tokensOverride) {
     for (const f of [p.target, p.draft]) if (!fs.existsSync(f)) return { name, skipped: `${path.relative(ROOT, f)} does not exist` };
     const tokens = tokensOverride || p.tokens;
     const t0 = performance.now();
-    const engine = await createEngine({ model: p.target, draft: p.draft, contextLength: p.contextLength });
+    const engine = await createEngine({ model: p.target, draft: p.draft, contextLength: p.contextLength,
+        ...(opt('threads') ? { threads: Number(opt('threads')) } : {}) });
     const loadMs = performance.now() - t0;
     const res = { name, target: path.relative(ROOT, p.target), draft: path.relative(ROOT, p.draft), tokens, prompts: p.prompts.length,
         load_ms: Math.round(loadMs), target_params: engine.info.model.n_params, draft_params: engine.info.draft.n_params, configs: {} };
