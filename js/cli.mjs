@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { loadTrit, writeAllSync } from './wasm.mjs';
 import { evalMain } from './eval.mjs';
+import { modelInfo } from './model-wasm.mjs';
 
 const TRIT_TOK_ADD_SPECIAL = 1, TRIT_TOK_PARSE_SPECIAL = 2;
 const TRIT_LOGITS_LAST = 1, TRIT_LOGITS_ALL = 2;
@@ -195,20 +196,6 @@ const strerror = e => STRERROR[e.code] || e.message;
 function fail(T, what) {
     err(`error: ${what}: ${T.lastError()}\n`);
     return 1;
-}
-
-function modelInfo(T, m) {
-    const p = T.malloc(24 * 4);
-    T.exports.trit_wasm_model_info(m, p);
-    const i = T.i32.slice(p >>> 2, (p >>> 2) + 24), f = T.f32.slice(p >>> 2, (p >>> 2) + 24);
-    T.free(p);
-    const u64 = (lo, hi) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-    return {
-        arch: i[0], arch_name: T.cstr(i[1] >>> 0), n_vocab: i[2], n_ctx_train: i[3], n_embd: i[4], n_layer: i[5],
-        n_head: i[6], n_head_kv: i[7], head_dim: i[8], n_ff: i[9], n_rot: i[10], rms_eps: f[11], rope_base: f[12],
-        ffn_act: i[13], rope_neox: i[14], tied_output: i[15], bos: i[16], eos: i[17], eot: i[18], add_bos: i[19],
-        n_params: u64(i[20], i[21]), weight_bytes: u64(i[22], i[23]),
-    };
 }
 
 // The text tokenized: a heap array of ids and its length, or null (message printed).

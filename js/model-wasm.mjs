@@ -468,7 +468,8 @@ export function heapSink(T) {
     };
 }
 
-function modelInfo(T, m) {
+/** The model's hyperparameters and special tokens from the core (trit_wasm_model_info); also the wasm CLI's. */
+export function modelInfo(T, m) {
     const p = T.malloc(24 * 4);
     T.exports.trit_wasm_model_info(m, p);
     const i = T.i32.slice(p >>> 2, (p >>> 2) + 24), f = T.f32.slice(p >>> 2, (p >>> 2) + 24);

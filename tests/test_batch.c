@@ -27,18 +27,7 @@ static unsigned char *read_file(const char *path, size_t *size) {
     return b;
 }
 #else
-static unsigned char *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "cannot open %s\n", path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
+static unsigned char *read_file(const char *path, size_t *size) { return read_file_or_exit(path, size, ""); }
 #endif
 
 static trit_ctx *ctx(const trit_model *m, int n_ctx, int n_batch, int threads) {

@@ -20,19 +20,24 @@ static const char *oracle_dir(void) {
     return d && *d ? d : "../shared/oracle";
 }
 
-/* Reads oracle_dir()/rel into a malloc'd buffer; exits with a message if missing. */
-static unsigned char *read_oracle(const char *rel, size_t *size) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", oracle_dir(), rel);
+/* Reads a whole file into a malloc'd buffer (one spare byte); exits with a message (+ hint) if it cannot. */
+static unsigned char *read_file_or_exit(const char *path, size_t *size, const char *hint) {
     FILE *f = fopen(path, "rb");
-    if (!f) { fprintf(stderr, "cannot open %s (set TRIT_ORACLE)\n", path); exit(2); }
+    if (!f) { fprintf(stderr, "cannot open %s%s\n", path, hint); exit(2); }
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
+    unsigned char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) { fprintf(stderr, "cannot read %s\n", path); exit(2); }
     fclose(f);
     *size = (size_t)n;
     return b;
+}
+
+/* Reads oracle_dir()/rel into a malloc'd buffer; exits with a message if missing. */
+static unsigned char *read_oracle(const char *rel, size_t *size) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", oracle_dir(), rel);
+    return read_file_or_exit(path, size, " (set TRIT_ORACLE)");
 }
 #endif
