@@ -154,6 +154,7 @@ describe('chat demo in chromium', () => {
         // The route must say threads exactly when the package ships a threaded build (the -mt twins of
         // mk/wasm.mk: trit-simd-mt.wasm, trit-relaxed-mt.wasm), and then they must be used.
         const threadedBuild = web.files.some(f => /^build\/wasm\/trit-[a-z]+-mt\.wasm$/.test(f));
+        assert.ok(threadedBuild, 'build/web ships a threaded wasm build');
         assert.equal(s.route.threads, threadedBuild, `route: ${s.route.reason}`);
         console.log(`route: ${s.route.reason}`);
         assert.match(await page.textContent('#stat-route'), threadedBuild ? /threads/ : /single-thread/);
