@@ -134,6 +134,6 @@ test-wasm-py: wasm build/trit $(TEST_MODELS)
 	  for i in $$(seq 100); do [ -S $$sock ] && break; sleep 0.1; done; \
 	  cli="$(PY) -S $(abspath tests/wasm/cli_client.py) $$sock"; \
 	  echo "wasm CLI calls through: $$cli"; \
-	  TRIT_WASM_CLI="$$cli" $(PY) -m pytest -q tests/test_wasm.py; \
+	  TRIT_WASM_SUITE=1 TRIT_WASM_CLI="$$cli" $(PY) -m pytest -q tests/test_wasm.py; \
 	  TRIT_BIN="$$cli" $(PY) -m pytest -q tests/test_conformance.py tests/test_models.py
 TESTS += test-wasm

@@ -21,6 +21,9 @@ import pytest
 
 from conftest import ORACLE, ROOT
 
+if not os.environ.get("TRIT_WASM_SUITE"):     # it needs the wasm builds: make test-wasm builds them first
+    pytest.skip("run by `make test-wasm`", allow_module_level=True)
+
 NODE = os.environ.get("NODE", "node")
 NATIVE = [str(ROOT / "build" / "trit")]
 CLI = str(ROOT / "js" / "cli.js")
