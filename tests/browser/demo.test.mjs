@@ -46,25 +46,28 @@ async function visibleError() {
  */
 async function ask(prompt, opts = {}) {
     const before = await page.locator('.msg.assistant').count();
-    await page.evaluate(() => {
-        // count the text changes of the next answer while it streams
+    await page.evaluate(({ stopAfter, key }) => {
+        // count the text changes of the next answer while it streams; with stopAfter, stop it (the Stop
+        // button, or the key on the focused element) at that update, from inside the page: the embedded
+        // models decode their whole 256-token context faster than a round trip from the test would take
         window.__updates = 0;
+        let stopped = false;
         window.__obs && window.__obs.disconnect();
         window.__obs = new MutationObserver(() => {
             const last = [...document.querySelectorAll('.msg.assistant')].pop();
             if (last && last.classList.contains('streaming') && last.querySelector('.text').textContent) window.__updates++;
+            if (stopAfter && !stopped && window.__updates >= stopAfter) {
+                stopped = true;
+                if (key) (document.activeElement || document.body).dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+                else document.getElementById('stop').click();
+            }
         });
         window.__obs.observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
-    });
+    }, { stopAfter: opts.stopAfter || 0, key: opts.key || null });
     await page.focus('#prompt');
     await page.keyboard.type(prompt);
     await page.keyboard.press('Enter');
     await page.waitForFunction(n => document.querySelectorAll('.msg.assistant').length > n, before, { timeout: STEP_MS });
-    if (opts.stopAfter) {
-        await page.waitForFunction(k => window.__updates >= k, opts.stopAfter, { timeout: STEP_MS });
-        if (opts.key) await page.keyboard.press(opts.key);
-        else await page.click('#stop');
-    }
     await page.waitForFunction(() => {
         const last = [...document.querySelectorAll('.msg.assistant')].pop();
         return last && last.dataset.finish && document.body.dataset.state === 'ready';
@@ -281,24 +284,32 @@ describe('chat demo in chromium', () => {
     it('a GGUF dropped on the page (while it answers) works and is remembered', async () => {
         // a long answer is running when the file is dropped: it stops, then the new model loads
         await setMaxTokens(4096);
-        await page.fill('#prompt', 'tell me more');
-        await page.press('#prompt', 'Enter');
-        await page.waitForFunction(() => {
-            const last = [...document.querySelectorAll('.msg.assistant')].pop();
-            return last && last.classList.contains('streaming') && last.querySelector('.text').textContent.length > 0;
-        }, null, { timeout: STEP_MS });
         const bytes = fs.readFileSync(path.join(FIXTURES, DROP_MODEL)).toString('base64');
+        // the drop happens from inside the page at the answer's first streamed text (the embedded
+        // models fill their 256-token context faster than a round trip from the test)
         await page.evaluate(({ bytes, name }) => {
             const bin = Uint8Array.from(atob(bytes), c => c.charCodeAt(0));
-            const dt = new DataTransfer();
-            dt.items.add(new File([bin], name, { type: 'application/octet-stream' }));
-            for (const type of ['dragenter', 'dragover', 'drop']) {
-                document.querySelector('#messages').dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-            }
+            window.__dropObs && window.__dropObs.disconnect();
+            window.__droppedWhile = null;
+            window.__dropObs = new MutationObserver(() => {
+                const last = [...document.querySelectorAll('.msg.assistant')].pop();
+                if (!(last && last.classList.contains('streaming') && last.querySelector('.text').textContent.length > 0)) return;
+                window.__dropObs.disconnect();
+                window.__droppedWhile = document.body.dataset.state;
+                const dt = new DataTransfer();
+                dt.items.add(new File([bin], name, { type: 'application/octet-stream' }));
+                for (const type of ['dragenter', 'dragover', 'drop']) {
+                    document.querySelector('#messages').dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+                }
+            });
+            window.__dropObs.observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
         }, { bytes, name: DROP_MODEL });
+        await page.fill('#prompt', 'tell me more');
+        await page.press('#prompt', 'Enter');
         await page.waitForFunction(() => /bitnet-tiny-spm/.test(document.getElementById('model-line').textContent), null, { timeout: STEP_MS });
         await waitReady();
         assert.equal(await visibleError(), null);
+        assert.ok(await page.evaluate(() => window.__droppedWhile) !== null, 'the file was dropped while the answer streamed');
         assert.equal(await page.$$eval('.msg', ms => ms.length), 0, 'a new model starts a new chat');
         await setMaxTokens(32);
         assert.equal(await page.isHidden('#drop'), true, 'the drop overlay is gone');
