@@ -187,6 +187,8 @@ void kernels_free_model(trit_model *m) {
     m->output.aux = NULL;
 }
 
+int32_t tl_dot_min_tokens = 4;   /* measured: docs/bench.md, the kernel bench */
+
 /* ---- activations: lookup tables ---- */
 
 size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok) {

@@ -72,6 +72,11 @@ void mat_mul_rows_tl_ref(const trit_mat *w, const void *act, int32_t n_tok, floa
 /* Code of weight e of row r of a TL matrix (tests). */
 int tl_code(const trit_mat *w, int32_t r, int32_t e);
 
+/* Batches of at least this many tokens take the TL matrices' dot-product kernel (kernels_simd128.c:
+ * codes unpacked once per 16-row group, one multiply-add per token), fewer the table lookups. Both give
+ * the same bits; tests and the kernel bench move it to run either path (default in kernels.c). */
+extern int32_t tl_dot_min_tokens;
+
 /* ---- kernels_simd128.c (wasm SIMD128; elsewhere these decline) ---- */
 int simd128_available(void);
 /* 0 if handled, -1 otherwise (GGUF layout; same contract as mat_mul_rows) */

@@ -327,6 +327,145 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
     }
 }
 
+/* ---- TL layout, batches of >= tl_dot_min_tokens tokens: integer dot products instead of lookups ----
+ * Each 16-row group's pair codes are unpacked once into code vectors (below), then for every token of
+ * the batch the group costs one multiply-add per 16 (relaxed) or 8 (plain) weight x row products and
+ * one add: no per-token lookup chain. Lanes are rows, as in the lookups, and the per-row block sums
+ * are the same integers, so the float part (tl_tile's) and the results are the same bits.
+ * The codes (0..3) multiply the activations; TQ2_0's ternary value is code - 1, so its block sum
+ * subtracts the block's activation sum (Q8_K's bsums); I2_S's reference sums code * a already. */
+#define TLD_TOKENS 16       /* tokens per unpacked group (stack: sf[16][4] + the code vectors) */
+
+#ifdef __wasm_relaxed_simd__
+/* per q (16 rows x weights 4q..4q+3): cw[4q + 2h + j] = rows 8j..8j+7 of pair h ((4q, 4q+1) or
+ * (4q+2, 4q+3)) as byte pairs (c_even, c_odd) per row: i16x8.relaxed_dot_i8x16_i7x16 with the
+ * activation pair splat gives a[e]*c(e) + a[e+1]*c(e+1) per row (codes <= 3 are valid i7: exact) */
+#define TLD_VPQ 4
+INLINE void tld_unpack(const uint8_t *idx, int nq, v128_t *cw) {
+    const v128_t m3 = wasm_i8x16_splat(3);
+    for (int q = 0; q < nq; q++, cw += 4) {
+        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
+        const v128_t c0 = wasm_v128_and(wasm_u16x8_shr(x, 2), m3), c1 = wasm_v128_and(x, m3);
+        const v128_t c2 = wasm_v128_and(wasm_u16x8_shr(x, 6), m3), c3 = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
+        cw[0] = ILO(c0, c1); cw[1] = IHI(c0, c1); cw[2] = ILO(c2, c3); cw[3] = IHI(c2, c3);
+    }
+}
+/* si[k] += rows 4k..4k+3 of sum_q c * a over nq (a multiple of 16) q. An int16 lane adds 2 products
+ * of |a| <= 128, c <= 3 per q: 16 q stay below 2^15 before widening. */
+INLINE void tld_dot(const v128_t *cw, const int8_t *a, int nq, v128_t si[4]) {
+    for (int q0 = 0; q0 < nq; q0 += 16) {
+        v128_t lo = wasm_i16x8_splat(0), hi = wasm_i16x8_splat(0);
+        for (int q = q0; q < q0 + 16; q++) {
+            const v128_t sa = wasm_v128_load16_splat(a + 4 * q), sb = wasm_v128_load16_splat(a + 4 * q + 2);
+            const v128_t *c = cw + 4 * q;
+            lo = wasm_i16x8_add(lo, wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(sa, c[0]),
+                                                   wasm_i16x8_relaxed_dot_i8x16_i7x16(sb, c[2])));
+            hi = wasm_i16x8_add(hi, wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(sa, c[1]),
+                                                   wasm_i16x8_relaxed_dot_i8x16_i7x16(sb, c[3])));
+        }
+        si[0] = wasm_i32x4_add(si[0], wasm_i32x4_extend_low_i16x8(lo));
+        si[1] = wasm_i32x4_add(si[1], wasm_i32x4_extend_high_i16x8(lo));
+        si[2] = wasm_i32x4_add(si[2], wasm_i32x4_extend_low_i16x8(hi));
+        si[3] = wasm_i32x4_add(si[3], wasm_i32x4_extend_high_i16x8(hi));
+    }
+}
+#else
+/* plain SIMD128: per q, cw[8q + 4h + k] = rows 4k..4k+3 of pair h as int16 pairs (c_even, c_odd):
+ * i32x4.dot_i16x8_s with the sign-extended activation pair splat gives the pair's sum per row */
+#define TLD_VPQ 8
+INLINE void tld_unpack(const uint8_t *idx, int nq, v128_t *cw) {
+    const v128_t m3 = wasm_i8x16_splat(3);
+    for (int q = 0; q < nq; q++, cw += 8) {
+        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
+        const v128_t c0 = wasm_v128_and(wasm_u16x8_shr(x, 2), m3), c1 = wasm_v128_and(x, m3);
+        const v128_t c2 = wasm_v128_and(wasm_u16x8_shr(x, 6), m3), c3 = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
+        const v128_t a0 = ILO(c0, c1), a1 = IHI(c0, c1), b0 = ILO(c2, c3), b1 = IHI(c2, c3);
+        cw[0] = wasm_u16x8_extend_low_u8x16(a0); cw[1] = wasm_u16x8_extend_high_u8x16(a0);
+        cw[2] = wasm_u16x8_extend_low_u8x16(a1); cw[3] = wasm_u16x8_extend_high_u8x16(a1);
+        cw[4] = wasm_u16x8_extend_low_u8x16(b0); cw[5] = wasm_u16x8_extend_high_u8x16(b0);
+        cw[6] = wasm_u16x8_extend_low_u8x16(b1); cw[7] = wasm_u16x8_extend_high_u8x16(b1);
+    }
+}
+INLINE void tld_dot(const v128_t *cw, const int8_t *a, int nq, v128_t si[4]) {
+    v128_t s0 = si[0], s1 = si[1], s2 = si[2], s3 = si[3];
+    for (int q = 0; q < nq; q++) {
+        const v128_t sa = wasm_i16x8_extend_low_i8x16(wasm_v128_load16_splat(a + 4 * q));
+        const v128_t sb = wasm_i16x8_extend_low_i8x16(wasm_v128_load16_splat(a + 4 * q + 2));
+        const v128_t *c = cw + 8 * q;
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_add(wasm_i32x4_dot_i16x8(c[0], sa), wasm_i32x4_dot_i16x8(c[4], sb)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_add(wasm_i32x4_dot_i16x8(c[1], sa), wasm_i32x4_dot_i16x8(c[5], sb)));
+        s2 = wasm_i32x4_add(s2, wasm_i32x4_add(wasm_i32x4_dot_i16x8(c[2], sa), wasm_i32x4_dot_i16x8(c[6], sb)));
+        s3 = wasm_i32x4_add(s3, wasm_i32x4_add(wasm_i32x4_dot_i16x8(c[3], sa), wasm_i32x4_dot_i16x8(c[7], sb)));
+    }
+    si[0] = s0; si[1] = s1; si[2] = s2; si[3] = s3;
+}
+#endif
+
+/* One 16-row tile for tokens t0..t0+T-1 (T <= TLD_TOKENS): out[t][16], the same bits as tl_tile */
+static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile, const void *act, int32_t t0, int T,
+                     int32_t n_tok, float out[][TL_ROWS]) {
+    const int32_t n = w->n_in;
+    if (type == TT_TQ2_0) {
+        const int32_t nb = n / QK_K;
+        const block_q8_K *a = act;
+        v128_t cw[64 * TLD_VPQ], sf[TLD_TOKENS][4];
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) sf[t][k] = wasm_f32x4_splat(0.0f);
+        for (int32_t b = 0; b < nb; b++) {
+            const uint8_t *g = tile + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
+            tld_unpack(g, 64, cw);
+            const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
+            v128_t xd[4];
+            for (int k = 0; k < 4; k++)
+                xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
+                                        trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+            for (int t = 0; t < T; t++) {
+                const block_q8_K *ab = a + (size_t)(t0 + t) * nb + b;
+                int32_t asum = 0;
+                for (int j = 0; j < QK_K / 16; j++) asum += ab->bsums[j];
+                const v128_t neg = wasm_i32x4_splat(-asum);
+                v128_t si[4] = {neg, neg, neg, neg};   /* sum (c - 1) a = sum c a - sum a */
+                tld_dot(cw, ab->qs, 64, si);
+                const v128_t yd = wasm_f32x4_splat(ab->d);
+                for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                    sf[t][k] = wasm_f32x4_add(sf[t][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[k]), wasm_f32x4_mul(yd, xd[k])));
+            }
+        }
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) wasm_v128_store(out[t] + 4 * k, sf[t][k]);
+    } else {   /* I2_S: dot = sum code * a per row */
+        const int32_t nb = n / QK_I2_S;
+        const int8_t *q = act;
+        const float *scales = (const float *)(q + (size_t)n * n_tok);
+        const int32_t *sums = (const int32_t *)(scales + n_tok);
+        v128_t cw[32 * TLD_VPQ], si[TLD_TOKENS][4];
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[t][k] = wasm_i32x4_splat(0);
+        for (int32_t b = 0; b < nb; b++) {
+            tld_unpack(tile + (size_t)b * 32 * TL_ROWS, 32, cw);
+            for (int t = 0; t < T; t++) tld_dot(cw, q + (size_t)(t0 + t) * n + (size_t)b * QK_I2_S, 32, si[t]);
+        }
+        for (int t = 0; t < T; t++) {
+            const int32_t tt = t0 + t;
+            const v128_t sum = wasm_f32x4_splat((float)sums[tt]), sc = wasm_f32x4_splat(scales[tt]);
+            const v128_t ws = wasm_f32x4_splat(w->scale);
+            for (int k = 0; k < 4; k++) {
+                const v128_t dot = wasm_f32x4_convert_i32x4(si[t][k]);
+                wasm_v128_store(out[t] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+            }
+        }
+    }
+}
+
+static void mm_tld(const uint32_t type, const trit_mat *w, const void *act, int32_t t0, int T, int32_t n_tok,
+                   float *y, int32_t r0, int32_t r1) {
+    const int32_t n_out = w->n_out;
+    const size_t tile_bytes = TL_ROWS * w->row_bytes;
+    for (int32_t rt = r0 - r0 % TL_ROWS; rt < r1; rt += TL_ROWS) {
+        float out[TLD_TOKENS][TL_ROWS];
+        tld_tile(type, w, w->data + (size_t)(rt / TL_ROWS) * tile_bytes, act, t0, T, n_tok, out);
+        const int32_t a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
+        for (int t = 0; t < T; t++) memcpy(y + (size_t)(t0 + t) * n_out + a, &out[t][a - rt], sizeof(float) * (size_t)(e - a));
+    }
+}
+
 #define TL_TOKENS 4   /* tokens per pass over a tile's pair codes (register budget: 2 accumulators each) */
 
 INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
@@ -334,6 +473,15 @@ INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32
     const int32_t n = w->n_in, n_out = w->n_out;
     const uint8_t *tabs = (const uint8_t *)act + tl_table_offset(type, n, n_tok);
     const size_t tile_bytes = TL_ROWS * w->row_bytes;
+    if (n_tok >= tl_dot_min_tokens) {   /* batches: chunks of equal size <= TLD_TOKENS (>= 4 tokens each) */
+        const int32_t chunks = (n_tok + TLD_TOKENS - 1) / TLD_TOKENS;
+        for (int32_t c = 0, t0 = 0; c < chunks; c++) {
+            const int32_t t1 = (int32_t)((int64_t)n_tok * (c + 1) / chunks);
+            mm_tld(type, w, act, t0, (int)(t1 - t0), n_tok, y, r0, r1);
+            t0 = t1;
+        }
+        return;
+    }
     for (int32_t t0 = 0; t0 < n_tok; t0 += TL_TOKENS) {
         const int T = n_tok - t0 < TL_TOKENS ? (int)(n_tok - t0) : TL_TOKENS;
         const uint8_t *tab[TL_TOKENS];
