@@ -64,6 +64,8 @@ int32_t kernels_restore_model(struct trit_model *m);
 
 size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok);   /* bytes from act to the tables */
 size_t tl_table_bytes(int32_t n_in);                                  /* per token */
+/* per token, after all n_tok tables: the dot kernel's activation pairs (simd128_build_pairs) */
+size_t tl_pair_bytes(int32_t n_in);
 /* Scalar table builder: tab[p*32 ...] from the int8 activations q[n_in]. */
 void tl_build_tables_ref(const int8_t *q, int32_t n_in, uint8_t *tab);
 /* Scalar twin of the TL kernels: reads the TL layout and the reference activations (not the tables),
@@ -84,6 +86,8 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
                      int32_t r1);
 void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1);
 void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab);
+/* 4 bytes per activation pair (a0, a1): relaxed build int8 (a0, a1, a0, a1), plain build int16 (a0, a1) */
+void simd128_build_pairs(const int8_t *q, int32_t n_in, uint8_t *out);
 /* F16 activations: x rounded to f16 (the reference's act) -> f32 * 2^56 at act + tl_table_offset() */
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out);
 int simd128_attn_qk(const attn_args *a);   /* 0 if done, -1 (head_dim % 8, ...) */
