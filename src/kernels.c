@@ -188,11 +188,12 @@ void kernels_free_model(trit_model *m) {
 }
 
 /* measured (docs/bench.md, the kernel bench): the relaxed dot products beat the lookups from 4 tokens on;
- * the plain SIMD128 ones (i32x4.dot_i16x8, 8 products an instruction) only about break even at 8-16 */
+ * the plain SIMD128 ones (i32x4.dot_i16x8, 8 products an instruction) at best break even in the kernel
+ * bench and made the 2b prefill slower, so the plain build keeps the lookups (its dots stay tested) */
 #ifdef __wasm_relaxed_simd__
 int32_t tl_dot_min_tokens = 4;
 #else
-int32_t tl_dot_min_tokens = 16;
+int32_t tl_dot_min_tokens = INT32_MAX;
 #endif
 
 /* ---- activations: lookup tables ---- */
