@@ -34,6 +34,10 @@
  * and no denormal f32 ever reaches a multiply: those cost ~20x on x86); marked chunks take an exact
  * select path. A GGUF-layout F16 matrix (trit_model_load) takes the exact path everywhere.
  *
+ * Batches of >= tl_dot_min_tokens tokens (relaxed build) read the same TL bytes with integer dot
+ * products instead (kernels_simd128.c, tld_tile): per token of the batch the activation pairs as 4 bytes
+ * each (simd128_build_pairs) at act + tl_table_offset() + tl_table_bytes(n_in) * n_tok.
+ *
  * Float results use the reference's operations in the reference's order per (row, token), so they are
  * equal bit for bit whatever the batch size or the rows a thread gets. */
 #ifndef TRIT_KERNELS_H

@@ -345,19 +345,22 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
 #endif
 #endif
 
+/* one v128 of pair codes (16 rows x weights 4q..4q+3) -> v[2h + j] = rows 8j..8j+7 of pair h as byte
+ * pairs (c(4q+2h), c(4q+2h+1)) per row, codes 0..3 */
+INLINE void tld_codes(const uint8_t *idx, v128_t v[4]) {
+    const v128_t m3 = wasm_i8x16_splat(3), x = wasm_v128_load(idx);
+    const v128_t c0 = wasm_v128_and(wasm_u16x8_shr(x, 2), m3), c1 = wasm_v128_and(x, m3);
+    const v128_t c2 = wasm_v128_and(wasm_u16x8_shr(x, 6), m3), c3 = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
+    v[0] = ILO(c0, c1); v[1] = IHI(c0, c1); v[2] = ILO(c2, c3); v[3] = IHI(c2, c3);
+}
+
 #ifdef __wasm_relaxed_simd__
 /* per q (16 rows x weights 4q..4q+3): cw[4q + 2h + j] = rows 8j..8j+7 of pair h ((4q, 4q+1) or
  * (4q+2, 4q+3)) as byte pairs (c_even, c_odd) per row: i16x8.relaxed_dot_i8x16_i7x16 with the
  * activation pair splat gives a[e]*c(e) + a[e+1]*c(e+1) per row (codes <= 3 are valid i7: exact) */
 #define TLD_VPQ 4
 INLINE void tld_unpack(const uint8_t *idx, int nq, v128_t *cw) {
-    const v128_t m3 = wasm_i8x16_splat(3);
-    for (int q = 0; q < nq; q++, cw += 4) {
-        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
-        const v128_t c0 = wasm_v128_and(wasm_u16x8_shr(x, 2), m3), c1 = wasm_v128_and(x, m3);
-        const v128_t c2 = wasm_v128_and(wasm_u16x8_shr(x, 6), m3), c3 = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
-        cw[0] = ILO(c0, c1); cw[1] = IHI(c0, c1); cw[2] = ILO(c2, c3); cw[3] = IHI(c2, c3);
-    }
+    for (int q = 0; q < nq; q++) tld_codes(idx + q * TL_ROWS, cw + 4 * q);
 }
 /* For P tokens (a[p]: token p's pairs): si[p][k] += rows 4k..4k+3 of sum_q c * a over nq (a multiple
  * of 16) q; the P tokens share the code loads. An int16 lane adds 2 products of |a| <= 128, c <= 3 per
@@ -387,19 +390,17 @@ INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int 
 }
 #else
 /* plain SIMD128: per q, cw[8q + 4h + k] = rows 4k..4k+3 of pair h as int16 pairs (c_even, c_odd):
- * i32x4.dot_i16x8_s with the sign-extended activation pair splat gives the pair's sum per row */
+ * i32x4.dot_i16x8_s with the splat of the token's int16 activation pair gives the pair's sum per row */
 #define TLD_VPQ 8
 INLINE void tld_unpack(const uint8_t *idx, int nq, v128_t *cw) {
-    const v128_t m3 = wasm_i8x16_splat(3);
     for (int q = 0; q < nq; q++, cw += 8) {
-        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
-        const v128_t c0 = wasm_v128_and(wasm_u16x8_shr(x, 2), m3), c1 = wasm_v128_and(x, m3);
-        const v128_t c2 = wasm_v128_and(wasm_u16x8_shr(x, 6), m3), c3 = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
-        const v128_t a0 = ILO(c0, c1), a1 = IHI(c0, c1), b0 = ILO(c2, c3), b1 = IHI(c2, c3);
-        cw[0] = wasm_u16x8_extend_low_u8x16(a0); cw[1] = wasm_u16x8_extend_high_u8x16(a0);
-        cw[2] = wasm_u16x8_extend_low_u8x16(a1); cw[3] = wasm_u16x8_extend_high_u8x16(a1);
-        cw[4] = wasm_u16x8_extend_low_u8x16(b0); cw[5] = wasm_u16x8_extend_high_u8x16(b0);
-        cw[6] = wasm_u16x8_extend_low_u8x16(b1); cw[7] = wasm_u16x8_extend_high_u8x16(b1);
+        v128_t v[4];
+        tld_codes(idx + q * TL_ROWS, v);
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 2; j++) {
+                cw[4 * h + 2 * j] = wasm_u16x8_extend_low_u8x16(v[2 * h + j]);
+                cw[4 * h + 2 * j + 1] = wasm_u16x8_extend_high_u8x16(v[2 * h + j]);
+            }
     }
 }
 INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int nq, v128_t si[][4]) {
