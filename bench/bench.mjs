@@ -46,6 +46,8 @@ async function child() {
     const plan = PLAN[build === 'scalar' ? 'slow' : 'fast'];
     const T = await loadTrit({ build, threads });
     const X = T.exports;
+    // TRIT_TL_DOT_MIN=N: batches of >= N tokens take the dot-product kernel (99: the table lookups only)
+    if (process.env.TRIT_TL_DOT_MIN && X.trit_wasm_tl_dot_min) X.trit_wasm_tl_dot_min(Number(process.env.TRIT_TL_DOT_MIN));
     const t0 = now();
     const buf = T.readModelFile(file);
     const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
@@ -97,7 +99,7 @@ async function child() {
     const bw = Math.max(bw0, stream());
     const decodeTps = plan.decode / decodeS;
     const out = {
-        build: T.build, threads: T.threads, load_s: loadMs / 1e3, file_bytes: buf.size,
+        build: T.build, threads: T.threads, tl_dot_min: X.trit_wasm_tl_dot_min ? X.trit_wasm_tl_dot_min(0) : null, load_s: loadMs / 1e3, file_bytes: buf.size,
         weight_bytes_per_token: weightBytes, kv_bytes: KV_BYTES(info, N_CTX), peak_bytes: T.memory.buffer.byteLength,
         prefill_tokens: plan.prompt, prefill_tok_s: plan.prompt / prefillS,
         decode_tokens: plan.decode, decode_tok_s: decodeTps,

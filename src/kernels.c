@@ -187,6 +187,15 @@ void kernels_free_model(trit_model *m) {
     m->output.aux = NULL;
 }
 
+/* measured (docs/bench.md, the kernel bench): the relaxed dot products beat the lookups from 4 tokens on;
+ * the plain SIMD128 ones (i32x4.dot_i16x8, 8 products an instruction) at best break even in the kernel
+ * bench and made the 2b prefill slower, so the plain build keeps the lookups (its dots stay tested) */
+#ifdef __wasm_relaxed_simd__
+int32_t tl_dot_min_tokens = 4;
+#else
+int32_t tl_dot_min_tokens = INT32_MAX;
+#endif
+
 /* ---- activations: lookup tables ---- */
 
 size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok) {
@@ -194,10 +203,11 @@ size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok) {
 }
 
 size_t tl_table_bytes(int32_t n_in) { return (size_t)n_in * 16; }
+size_t tl_pair_bytes(int32_t n_in) { return (size_t)n_in * 2; }
 
 size_t mat_opt_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok) {
     switch (type) {
-    case TT_TQ2_0: case TT_I2_S: return tl_table_bytes(n_in) * (size_t)n_tok;
+    case TT_TQ2_0: case TT_I2_S: return (tl_table_bytes(n_in) + tl_pair_bytes(n_in)) * (size_t)n_tok;
     case TT_F16: return (size_t)n_in * 4 * (size_t)n_tok;   /* f32 copies of the f16-rounded activations */
     default: return 0;
     }
@@ -228,6 +238,13 @@ void mat_opt_prepare(const trit_mat *w, void *act, int32_t n_tok) {
                 for (int32_t b = 0; b < n / QK_K; b++)
                     build_tables(((const block_q8_K *)a)[(size_t)t * (n / QK_K) + b].qs, QK_K, tab + (size_t)b * QK_K * 16);
         }
+        if (simd128_available())   /* tab = the pair splats of the dot-product kernel, after all tables */
+            for (int32_t t = 0; t < n_tok; t++, tab += tl_pair_bytes(n)) {
+                if (w->type == TT_I2_S) simd128_build_pairs((const int8_t *)a + (size_t)t * n, n, tab);
+                else
+                    for (int32_t b = 0; b < n / QK_K; b++)
+                        simd128_build_pairs(((const block_q8_K *)a)[(size_t)t * (n / QK_K) + b].qs, QK_K, tab + (size_t)b * QK_K * 2);
+            }
     } else if (w->type == TT_F16 && simd128_available()) {
         simd128_prepare_f16((const uint16_t *)a, n * n_tok, (float *)(a + tl_table_offset(TT_F16, n, n_tok)));
     }

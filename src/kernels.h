@@ -34,6 +34,10 @@
  * and no denormal f32 ever reaches a multiply: those cost ~20x on x86); marked chunks take an exact
  * select path. A GGUF-layout F16 matrix (trit_model_load) takes the exact path everywhere.
  *
+ * Batches of >= tl_dot_min_tokens tokens (relaxed build) read the same TL bytes with integer dot
+ * products instead (kernels_simd128.c, tld_tile): per token of the batch the activation pairs as 4 bytes
+ * each (simd128_build_pairs) at act + tl_table_offset() + tl_table_bytes(n_in) * n_tok.
+ *
  * Float results use the reference's operations in the reference's order per (row, token), so they are
  * equal bit for bit whatever the batch size or the rows a thread gets. */
 #ifndef TRIT_KERNELS_H
@@ -64,6 +68,8 @@ int32_t kernels_restore_model(struct trit_model *m);
 
 size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok);   /* bytes from act to the tables */
 size_t tl_table_bytes(int32_t n_in);                                  /* per token */
+/* per token, after all n_tok tables: the dot kernel's activation pairs (simd128_build_pairs) */
+size_t tl_pair_bytes(int32_t n_in);
 /* Scalar table builder: tab[p*32 ...] from the int8 activations q[n_in]. */
 void tl_build_tables_ref(const int8_t *q, int32_t n_in, uint8_t *tab);
 /* Scalar twin of the TL kernels: reads the TL layout and the reference activations (not the tables),
@@ -72,6 +78,11 @@ void mat_mul_rows_tl_ref(const trit_mat *w, const void *act, int32_t n_tok, floa
 /* Code of weight e of row r of a TL matrix (tests). */
 int tl_code(const trit_mat *w, int32_t r, int32_t e);
 
+/* Batches of at least this many tokens take the TL matrices' dot-product kernel (kernels_simd128.c:
+ * codes unpacked once per 16-row group, one multiply-add per token), fewer the table lookups. Both give
+ * the same bits; tests and the kernel bench move it to run either path (default in kernels.c). */
+extern int32_t tl_dot_min_tokens;
+
 /* ---- kernels_simd128.c (wasm SIMD128; elsewhere these decline) ---- */
 int simd128_available(void);
 /* 0 if handled, -1 otherwise (GGUF layout; same contract as mat_mul_rows) */
@@ -79,6 +90,8 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
                      int32_t r1);
 void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1);
 void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab);
+/* 4 bytes per activation pair (a0, a1): relaxed build int8 (a0, a1, a0, a1), plain build int16 (a0, a1) */
+void simd128_build_pairs(const int8_t *q, int32_t n_in, uint8_t *out);
 /* F16 activations: x rounded to f16 (the reference's act) -> f32 * 2^56 at act + tl_table_offset() */
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out);
 int simd128_attn_qk(const attn_args *a);   /* 0 if done, -1 (head_dim % 8, ...) */

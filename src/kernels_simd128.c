@@ -327,6 +327,197 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
     }
 }
 
+/* ---- TL layout, batches of >= tl_dot_min_tokens tokens: integer dot products instead of lookups ----
+ * Each 16-row group's pair codes are unpacked once into code vectors (below), then for every token of
+ * the batch the group costs one multiply-add per 16 (relaxed) or 8 (plain) weight x row products and
+ * one add: no per-token lookup chain. Lanes are rows, as in the lookups, and the per-row block sums
+ * are the same integers, so the float part (tl_tile's) and the results are the same bits.
+ * The codes (0..3) multiply the activations; TQ2_0's ternary value is code - 1, so its block sum
+ * subtracts the block's activation sum (Q8_K's bsums); I2_S's reference sums code * a already. */
+#define TLD_TOKENS 16       /* tokens per unpacked group (stack: sf[16][4] + the code vectors) */
+/* TLD_PAR: tokens per pass over the code vectors (they share its loads); measured: 4 in the relaxed
+ * build (2 accumulators a token), 2 in the plain one (4 accumulators a token: 4 tokens spill) */
+#ifndef TLD_PAR
+#ifdef __wasm_relaxed_simd__
+#define TLD_PAR 4
+#else
+#define TLD_PAR 2
+#endif
+#endif
+
+/* one v128 of pair codes (16 rows x weights 4q..4q+3) -> v[2h + j] = rows 8j..8j+7 of pair h as byte
+ * pairs (c(4q+2h), c(4q+2h+1)) per row, codes 0..3 */
+INLINE void tld_codes(const uint8_t *idx, v128_t v[4]) {
+    const v128_t m3 = wasm_i8x16_splat(3), x = wasm_v128_load(idx);
+    const v128_t c0 = wasm_v128_and(wasm_u16x8_shr(x, 2), m3), c1 = wasm_v128_and(x, m3);
+    const v128_t c2 = wasm_v128_and(wasm_u16x8_shr(x, 6), m3), c3 = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
+    v[0] = ILO(c0, c1); v[1] = IHI(c0, c1); v[2] = ILO(c2, c3); v[3] = IHI(c2, c3);
+}
+
+#ifdef __wasm_relaxed_simd__
+/* per q (16 rows x weights 4q..4q+3): cw[4q + 2h + j] = rows 8j..8j+7 of pair h ((4q, 4q+1) or
+ * (4q+2, 4q+3)) as byte pairs (c_even, c_odd) per row: i16x8.relaxed_dot_i8x16_i7x16 with the
+ * activation pair splat gives a[e]*c(e) + a[e+1]*c(e+1) per row (codes <= 3 are valid i7: exact) */
+#define TLD_VPQ 4
+INLINE void tld_unpack(const uint8_t *idx, int nq, v128_t *cw) {
+    for (int q = 0; q < nq; q++) tld_codes(idx + q * TL_ROWS, cw + 4 * q);
+}
+/* For P tokens (a[p]: token p's pairs): si[p][k] += rows 4k..4k+3 of sum_q c * a over nq (a multiple
+ * of 16) q; the P tokens share the code loads. An int16 lane adds 2 products of |a| <= 128, c <= 3 per
+ * q: 16 q stay below 2^15 before widening. */
+INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int nq, v128_t si[][4]) {
+    for (int q0 = 0; q0 < nq; q0 += 16) {
+        v128_t lo[TLD_PAR], hi[TLD_PAR];
+        for (int p = 0; p < P; p++) lo[p] = hi[p] = wasm_i16x8_splat(0);
+        for (int q = q0; q < q0 + 16; q++) {
+            const v128_t *c = cw + 4 * q;
+            const v128_t c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+            for (int p = 0; p < P; p++) {
+                const v128_t sa = wasm_v128_load32_splat(a[p] + 8 * q), sb = wasm_v128_load32_splat(a[p] + 8 * q + 4);
+                lo[p] = wasm_i16x8_add(lo[p], wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(sa, c0),
+                                                             wasm_i16x8_relaxed_dot_i8x16_i7x16(sb, c2)));
+                hi[p] = wasm_i16x8_add(hi[p], wasm_i16x8_add(wasm_i16x8_relaxed_dot_i8x16_i7x16(sa, c1),
+                                                             wasm_i16x8_relaxed_dot_i8x16_i7x16(sb, c3)));
+            }
+        }
+        for (int p = 0; p < P; p++) {
+            si[p][0] = wasm_i32x4_add(si[p][0], wasm_i32x4_extend_low_i16x8(lo[p]));
+            si[p][1] = wasm_i32x4_add(si[p][1], wasm_i32x4_extend_high_i16x8(lo[p]));
+            si[p][2] = wasm_i32x4_add(si[p][2], wasm_i32x4_extend_low_i16x8(hi[p]));
+            si[p][3] = wasm_i32x4_add(si[p][3], wasm_i32x4_extend_high_i16x8(hi[p]));
+        }
+    }
+}
+#else
+/* plain SIMD128: per q, cw[8q + 4h + k] = rows 4k..4k+3 of pair h as int16 pairs (c_even, c_odd):
+ * i32x4.dot_i16x8_s with the splat of the token's int16 activation pair gives the pair's sum per row */
+#define TLD_VPQ 8
+INLINE void tld_unpack(const uint8_t *idx, int nq, v128_t *cw) {
+    for (int q = 0; q < nq; q++, cw += 8) {
+        v128_t v[4];
+        tld_codes(idx + q * TL_ROWS, v);
+        for (int h = 0; h < 2; h++)
+            for (int j = 0; j < 2; j++) {
+                cw[4 * h + 2 * j] = wasm_u16x8_extend_low_u8x16(v[2 * h + j]);
+                cw[4 * h + 2 * j + 1] = wasm_u16x8_extend_high_u8x16(v[2 * h + j]);
+            }
+    }
+}
+INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int nq, v128_t si[][4]) {
+    v128_t acc[TLD_PAR][4];
+    for (int p = 0; p < P; p++) for (int k = 0; k < 4; k++) acc[p][k] = si[p][k];
+    for (int q = 0; q < nq; q++) {
+        const v128_t *c = cw + 8 * q;
+        for (int p = 0; p < P; p++) {
+            const v128_t sa = wasm_v128_load32_splat(a[p] + 8 * q), sb = wasm_v128_load32_splat(a[p] + 8 * q + 4);
+            for (int k = 0; k < 4; k++)
+                acc[p][k] = wasm_i32x4_add(acc[p][k], wasm_i32x4_add(wasm_i32x4_dot_i16x8(c[k], sa), wasm_i32x4_dot_i16x8(c[4 + k], sb)));
+        }
+    }
+    for (int p = 0; p < P; p++) for (int k = 0; k < 4; k++) si[p][k] = acc[p][k];
+}
+#endif
+
+/* np <= TLD_PAR tokens: passes of constant width (the token loops unroll) */
+INLINE void tld_dot_n(const v128_t *cw, const uint8_t *const *a, int np, int nq, v128_t si[][4]) {
+    int p = 0;
+#if TLD_PAR >= 4
+    for (; p + 4 <= np; p += 4) tld_dot(cw, a + p, 4, nq, si + p);
+#endif
+    for (; p + 2 <= np; p += 2) tld_dot(cw, a + p, 2, nq, si + p);
+    for (; p < np; p++) tld_dot(cw, a + p, 1, nq, si + p);
+}
+
+void simd128_build_pairs(const int8_t *q, int32_t n_in, uint8_t *out) {   /* kernels.h */
+    for (int32_t p = 0; p < n_in / 2; p++, out += 4) {
+#ifdef __wasm_relaxed_simd__
+        out[0] = out[2] = (uint8_t)q[2 * p];
+        out[1] = out[3] = (uint8_t)q[2 * p + 1];
+#else
+        const int16_t v[2] = {q[2 * p], q[2 * p + 1]};
+        memcpy(out, v, 4);
+#endif
+    }
+}
+
+/* One 16-row tile for tokens t0..t0+T-1 (T <= TLD_TOKENS): out[t][16], the same bits as tl_tile */
+static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile, const void *act, const uint8_t *pairs,
+                     int32_t t0, int T, int32_t n_tok, float out[][TL_ROWS]) {
+    const size_t pb = tl_pair_bytes(w->n_in);
+    const int32_t n = w->n_in;
+    if (type == TT_TQ2_0) {
+        const int32_t nb = n / QK_K;
+        const block_q8_K *a = act;
+        v128_t cw[64 * TLD_VPQ], sf[TLD_TOKENS][4];
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) sf[t][k] = wasm_f32x4_splat(0.0f);
+        for (int32_t b = 0; b < nb; b++) {
+            const uint8_t *g = tile + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
+            tld_unpack(g, 64, cw);
+            const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
+            v128_t xd[4];
+            for (int k = 0; k < 4; k++)
+                xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
+                                        trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+            for (int t = 0; t < T; t += TLD_PAR) {
+                const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
+                const uint8_t *ap[TLD_PAR];
+                v128_t si[TLD_PAR][4];
+                for (int p = 0; p < np; p++) {
+                    const block_q8_K *ab = a + (size_t)(t0 + t + p) * nb + b;
+                    int32_t asum = 0;
+                    for (int j = 0; j < QK_K / 16; j++) asum += ab->bsums[j];
+                    for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
+                    ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
+                }
+                tld_dot_n(cw, ap, np, 64, si);
+                for (int p = 0; p < np; p++) {
+                    const v128_t yd = wasm_f32x4_splat(a[(size_t)(t0 + t + p) * nb + b].d);
+                    for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                        sf[t + p][k] = wasm_f32x4_add(sf[t + p][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[p][k]), wasm_f32x4_mul(yd, xd[k])));
+                }
+            }
+        }
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) wasm_v128_store(out[t] + 4 * k, sf[t][k]);
+    } else {   /* I2_S: dot = sum code * a per row */
+        const int32_t nb = n / QK_I2_S;
+        const int8_t *q = act;
+        const float *scales = (const float *)(q + (size_t)n * n_tok);
+        const int32_t *sums = (const int32_t *)(scales + n_tok);
+        v128_t cw[32 * TLD_VPQ], si[TLD_TOKENS][4];
+        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[t][k] = wasm_i32x4_splat(0);
+        for (int32_t b = 0; b < nb; b++) {
+            tld_unpack(tile + (size_t)b * 32 * TL_ROWS, 32, cw);
+            for (int t = 0; t < T; t += TLD_PAR) {
+                const uint8_t *ap[TLD_PAR];
+                for (int p = 0; p < TLD_PAR && t + p < T; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
+                tld_dot_n(cw, ap, T - t < TLD_PAR ? T - t : TLD_PAR, 32, si + t);
+            }
+        }
+        for (int t = 0; t < T; t++) {
+            const int32_t tt = t0 + t;
+            const v128_t sum = wasm_f32x4_splat((float)sums[tt]), sc = wasm_f32x4_splat(scales[tt]);
+            const v128_t ws = wasm_f32x4_splat(w->scale);
+            for (int k = 0; k < 4; k++) {
+                const v128_t dot = wasm_f32x4_convert_i32x4(si[t][k]);
+                wasm_v128_store(out[t] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+            }
+        }
+    }
+}
+
+static void mm_tld(const uint32_t type, const trit_mat *w, const void *act, int32_t t0, int T, int32_t n_tok,
+                   float *y, int32_t r0, int32_t r1) {
+    const int32_t n_out = w->n_out;
+    const size_t tile_bytes = TL_ROWS * w->row_bytes;
+    const uint8_t *pairs = (const uint8_t *)act + tl_table_offset(type, w->n_in, n_tok) + tl_table_bytes(w->n_in) * (size_t)n_tok;
+    for (int32_t rt = r0 - r0 % TL_ROWS; rt < r1; rt += TL_ROWS) {
+        float out[TLD_TOKENS][TL_ROWS];
+        tld_tile(type, w, w->data + (size_t)(rt / TL_ROWS) * tile_bytes, act, pairs, t0, T, n_tok, out);
+        const int32_t a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
+        for (int t = 0; t < T; t++) memcpy(y + (size_t)(t0 + t) * n_out + a, &out[t][a - rt], sizeof(float) * (size_t)(e - a));
+    }
+}
+
 #define TL_TOKENS 4   /* tokens per pass over a tile's pair codes (register budget: 2 accumulators each) */
 
 INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
@@ -334,6 +525,15 @@ INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32
     const int32_t n = w->n_in, n_out = w->n_out;
     const uint8_t *tabs = (const uint8_t *)act + tl_table_offset(type, n, n_tok);
     const size_t tile_bytes = TL_ROWS * w->row_bytes;
+    if (n_tok >= tl_dot_min_tokens) {   /* batches: chunks of equal size <= TLD_TOKENS (>= 4 tokens each) */
+        const int32_t chunks = (n_tok + TLD_TOKENS - 1) / TLD_TOKENS;
+        for (int32_t c = 0, t0 = 0; c < chunks; c++) {
+            const int32_t t1 = (int32_t)((int64_t)n_tok * (c + 1) / chunks);
+            mm_tld(type, w, act, t0, (int)(t1 - t0), n_tok, y, r0, r1);
+            t0 = t1;
+        }
+        return;
+    }
     for (int32_t t0 = 0; t0 < n_tok; t0 += TL_TOKENS) {
         const int T = n_tok - t0 < TL_TOKENS ? (int)(n_tok - t0) : TL_TOKENS;
         const uint8_t *tab[TL_TOKENS];
@@ -647,6 +847,7 @@ void simd128_mul_rows_tl(const trit_mat *w, const void *act, int32_t n_tok, floa
     mat_mul_rows_tl_ref(w, act, n_tok, y, r0, r1);
 }
 void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) { tl_build_tables_ref(q, n_in, tab); }
+void simd128_build_pairs(const int8_t *q, int32_t n_in, uint8_t *out) { (void)q; (void)n_in; (void)out; }
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out) { (void)a16; (void)n; (void)out; }
 int simd128_attn_qk(const attn_args *a) { (void)a; return -1; }
 int simd128_attn_pv(const attn_args *a) { (void)a; return -1; }

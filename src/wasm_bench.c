@@ -46,3 +46,20 @@ double trit_wasm_weight_bytes(const trit_model *m) {
     }
     return b;
 }
+
+#ifdef TRIT_OPT_KERNELS
+#include "kernels.h"
+#endif
+/* The batch size from which TL matrices take the dot-product kernel instead of the table lookups
+ * (kernels.h: tl_dot_min_tokens): sets it if n > 0 and returns the value before (0 in builds without
+ * the optimised kernels). The benchmark times both paths in one build (bench.mjs: TRIT_TL_DOT_MIN). */
+int32_t trit_wasm_tl_dot_min(int32_t n) {
+#ifdef TRIT_OPT_KERNELS
+    const int32_t old = tl_dot_min_tokens;
+    if (n > 0) tl_dot_min_tokens = n;
+    return old;
+#else
+    (void)n;
+    return 0;
+#endif
+}
