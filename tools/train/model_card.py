@@ -11,9 +11,9 @@ Steps (each reads what the previous wrote, so a step can be re-run alone):
               PyTorch (same procedure), the draft's greedy acceptance against the target, and the
               perplexity of the first TEST_STORIES held-out stories that tools/train/test_shipped_models.py
               re-measures -> models/metrics.json
-  2b. story  `build/trit eval mc` on tools/eval/tinystories-next-sentence.jsonl (docs/eval.md: pick the
-              held-out story's true next sentence among 4) for both GGUFs -> metrics.json "story_task"
-              (kept while a GGUF is unchanged; needs a build/trit with `eval`)
+              and (last in the same step) `build/trit eval mc` on tools/eval/tinystories-next-sentence.jsonl
+              (docs/eval.md: the held-out story's true next sentence among 4) -> metrics.json "story_task"
+              (each model's entry kept while its GGUF is unchanged)
   3. plot     OUT/<model>/log.jsonl -> models/loss.png (tools/train/plot.py)
   4. card     models/README.md from metrics.json, the logs, the configs and greedy/sampled outputs of
               build/trit generate
@@ -101,7 +101,8 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
     acc.update({"prompt_len": 24, "n_gen": 64})
     res["acceptance"] = acc
     print("[card] acceptance: %s" % json.dumps(acc), flush=True)
-    with open(os.path.join(models_dir, "metrics.json"), "w") as f:
+    res["story_task"] = story_task(models_dir, trit, old.get("story_task"))
+    with open(mp, "w") as f:
         json.dump(res, f, indent=1)
         f.write("\n")
     return res
@@ -110,12 +111,10 @@ def evaluate_all(run, models_dir, ckpt="hf-best", trit=TRIT, corpus=data_mod.DEF
 STORY_TASK = os.path.join(ROOT, "tools", "eval", "tinystories-next-sentence.jsonl")
 
 
-def story_task(models_dir, trit=TRIT):
-    """Multiple-choice accuracy of both models on the corpus story task (cached by GGUF sha)."""
-    mp = os.path.join(models_dir, "metrics.json")
-    with open(mp) as f:
-        M = json.load(f)
-    old = M.get("story_task", {})
+def story_task(models_dir, trit=TRIT, old=None):
+    """Multiple-choice accuracy of both models on the corpus story task; a model's entry in `old`
+    (metrics.json's previous "story_task") is kept while its GGUF is unchanged."""
+    old = old or {}
     out = {}
     for n in NAMES:
         sha = data_mod.file_sha(gguf_path(models_dir, n))
@@ -129,10 +128,6 @@ def story_task(models_dir, trit=TRIT):
         out[n] = dict(json.loads(r.stdout.strip().splitlines()[-1]), gguf_sha=sha)
         out[n]["task"] = os.path.relpath(STORY_TASK, ROOT)
         print("[card] story task %s: %s" % (n, json.dumps(out[n])), flush=True)
-    M["story_task"] = out
-    with open(mp, "w") as f:
-        json.dump(M, f, indent=1)
-        f.write("\n")
     return out
 
 
@@ -392,8 +387,6 @@ def main(argv=None):
         return 0
     if not a.skip_eval:
         evaluate_all(a.run, a.models_dir, a.ckpt, a.trit, prompts=a.prompts, n_stories=a.n_stories)
-    if not a.skip_eval:
-        story_task(a.models_dir, a.trit)
     plot(a.run, a.models_dir)
     write_card(a.run, a.models_dir, a.trit)
     print("[card] wrote %s" % os.path.join(a.models_dir, "README.md"))
