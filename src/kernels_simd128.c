@@ -327,6 +327,111 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
     }
 }
 
+/* ---- TL layout, decode (one token): TL_STREAMS tiles at once ----
+ * Measured on the 2-vCPU x86 host (docs/bench.md): a kernel reading one sequential stream from memory
+ * does not overlap its compute with the memory latency (the matrix streams at ~4 GB/s where the same
+ * kernel runs at ~7 GB/s in cache and a plain read at ~9 GB/s: the times add up), while reading
+ * several streams at once does (more lines in flight). So decode walks TL_STREAMS tiles that lie far
+ * apart in the row range in lockstep; they also share every table load. Same integers, same float
+ * steps per row as tl_tile: the same bits. Measured with bench/ab.mjs (2b TQ2_0, relaxed build, both
+ * builds interleaved token by token in one process): 2 streams decode in 0.82x / 0.87x the time of 1;
+ * 4 streams spill registers (slower in cache, no better from memory in the kernel bench). */
+#ifndef TL_STREAMS
+#define TL_STREAMS 2
+#endif
+
+INLINE void tl_chunk_ns(const uint8_t *const *idx, const uint8_t *tb, int NS, v128_t si[][4]) {
+    const v128_t m4 = wasm_i8x16_splat(15);
+    v128_t lo[TL_STREAMS], hi[TL_STREAMS];
+    for (int s = 0; s < NS; s++) lo[s] = hi[s] = wasm_i16x8_splat(0);
+    for (int q = 0; q < 32; q++) {
+        const uint8_t *t = tb + q * 64;
+        const v128_t t0 = wasm_v128_load(t), t1 = wasm_v128_load(t + 16), t2 = wasm_v128_load(t + 32), t3 = wasm_v128_load(t + 48);
+        for (int s = 0; s < NS; s++) {
+            const v128_t x = wasm_v128_load(idx[s] + q * TL_ROWS);
+            const v128_t i0 = wasm_v128_and(x, m4), i1 = wasm_v128_and(wasm_u16x8_shr(x, 4), m4);
+            const v128_t l0 = SWZ(t0, i0), h0 = SWZ(t1, i0), l1 = SWZ(t2, i1), h1 = SWZ(t3, i1);
+            lo[s] = wasm_i16x8_add(lo[s], wasm_i16x8_add(ILO(l0, h0), ILO(l1, h1)));
+            hi[s] = wasm_i16x8_add(hi[s], wasm_i16x8_add(IHI(l0, h0), IHI(l1, h1)));
+        }
+    }
+    for (int s = 0; s < NS; s++) {
+        si[s][0] = wasm_i32x4_add(si[s][0], wasm_i32x4_extend_low_i16x8(lo[s]));
+        si[s][1] = wasm_i32x4_add(si[s][1], wasm_i32x4_extend_high_i16x8(lo[s]));
+        si[s][2] = wasm_i32x4_add(si[s][2], wasm_i32x4_extend_low_i16x8(hi[s]));
+        si[s][3] = wasm_i32x4_add(si[s][3], wasm_i32x4_extend_high_i16x8(hi[s]));
+    }
+}
+
+/* NS tiles, one token: out[s][16] (the float part as tl_tile's for T = 1) */
+INLINE void tl_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *const *tiles, int NS, const uint8_t *tab0,
+                        const void *act, float out[][TL_ROWS]) {
+    const int32_t n = w->n_in;
+    const uint8_t *idx[TL_STREAMS];
+    v128_t si[TL_STREAMS][4];
+    if (type == TT_TQ2_0) {
+        const int32_t nb = n / QK_K;
+        v128_t sf[TL_STREAMS][4];
+        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) sf[s][k] = wasm_f32x4_splat(0.0f);
+        for (int32_t b = 0; b < nb; b++) {
+            const size_t go = (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
+            for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = wasm_i32x4_splat(0);
+            for (int h = 0; h < 2; h++) {
+                for (int s = 0; s < NS; s++) idx[s] = tiles[s] + go + h * 32 * TL_ROWS;
+                tl_chunk_ns(idx, tab0 + ((size_t)b * 128 + h * 64) * 32, NS, si);
+            }
+            const v128_t yd = wasm_f32x4_splat(((const block_q8_K *)act)[b].d);
+            for (int s = 0; s < NS; s++) {
+                const uint16_t *d16 = (const uint16_t *)(tiles[s] + go + 64 * TL_ROWS);
+                for (int k = 0; k < 4; k++) {   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                    const v128_t xd = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
+                                                      trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+                    sf[s][k] = wasm_f32x4_add(sf[s][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[s][k]), wasm_f32x4_mul(yd, xd)));
+                }
+            }
+        }
+        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) wasm_v128_store(out[s] + 4 * k, sf[s][k]);
+    } else {   /* I2_S: one integer dot per row; dot = sum(entries) + sum(a) */
+        const int32_t nb = n / QK_I2_S;
+        const float *scales = (const float *)((const int8_t *)act + (size_t)n);
+        const int32_t *sums = (const int32_t *)(scales + 1);
+        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = wasm_i32x4_splat(0);
+        for (int32_t b = 0; b < nb; b++) {
+            for (int s = 0; s < NS; s++) idx[s] = tiles[s] + (size_t)b * 32 * TL_ROWS;
+            tl_chunk_ns(idx, tab0 + (size_t)b * 64 * 32, NS, si);
+        }
+        const v128_t sum = wasm_f32x4_splat((float)sums[0]), sc = wasm_f32x4_splat(scales[0]);
+        const v128_t ws = wasm_f32x4_splat(w->scale), isum = wasm_i32x4_splat(sums[0]);
+        for (int s = 0; s < NS; s++)
+            for (int k = 0; k < 4; k++) {
+                const v128_t dot = wasm_f32x4_convert_i32x4(wasm_i32x4_add(si[s][k], isum));
+                wasm_v128_store(out[s] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+            }
+    }
+}
+
+/* decode over rows [r0, r1): the range's tiles in TL_STREAMS interleaved runs */
+INLINE void mm_tl_decode(const uint32_t type, const trit_mat *w, const void *act, float *y, int32_t r0, int32_t r1) {
+    const uint8_t *tab = (const uint8_t *)act + tl_table_offset(type, w->n_in, 1);
+    const size_t tile_bytes = TL_ROWS * w->row_bytes;
+    const int32_t ta = r0 / TL_ROWS, nt = (r1 + TL_ROWS - 1) / TL_ROWS - ta;
+    const int32_t run = (nt + TL_STREAMS - 1) / TL_STREAMS;   /* stream s: tiles ta + s*run + i */
+    for (int32_t i = 0; i < run; i++) {
+        const uint8_t *tiles[TL_STREAMS];
+        int32_t tix[TL_STREAMS];
+        int NS = 0;
+        for (int s = 0; s < TL_STREAMS; s++)
+            if (s * run + i < nt) { tix[NS] = ta + s * run + i; tiles[NS] = w->data + (size_t)tix[NS] * tile_bytes; NS++; }
+        float out[TL_STREAMS][TL_ROWS];
+        if (NS == TL_STREAMS) tl_tiles_ns(type, w, tiles, TL_STREAMS, tab, act, out);
+        else for (int s = 0; s < NS; s++) tl_tiles_ns(type, w, tiles + s, 1, tab, act, out + s);
+        for (int s = 0; s < NS; s++) {
+            const int32_t rt = tix[s] * TL_ROWS, a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
+            memcpy(y + a, &out[s][a - rt], sizeof(float) * (size_t)(e - a));
+        }
+    }
+}
+
 /* ---- TL layout, batches of >= tl_dot_min_tokens tokens: integer dot products instead of lookups ----
  * Each 16-row group's pair codes are unpacked once into code vectors (below), then for every token of
  * the batch the group costs one multiply-add per 16 (relaxed) or 8 (plain) weight x row products and
@@ -441,67 +546,78 @@ void simd128_build_pairs(const int8_t *q, int32_t n_in, uint8_t *out) {   /* ker
 }
 
 /* One 16-row tile for tokens t0..t0+T-1 (T <= TLD_TOKENS): out[t][16], the same bits as tl_tile */
-static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile, const void *act, const uint8_t *pairs,
-                     int32_t t0, int T, int32_t n_tok, float out[][TL_ROWS]) {
+/* TLD_STREAMS: tiles the batch kernel walks in lockstep, as TL_STREAMS for decode. Measured with
+ * bench/ab.mjs (2b TQ2_0, verify K = 4, relaxed build): 2 streams 0.95x / 0.99x the time of 1, within
+ * the host's noise (the dots are compute-bound), so 1; the code takes either. */
+#ifndef TLD_STREAMS
+#define TLD_STREAMS 1
+#endif
+/* NS (<= TLD_STREAMS) tiles for tokens t0..t0+T-1, block by block in lockstep (several memory streams
+ * in flight, see mm_tl_decode): out[s][t][16]. Per tile the same steps as one tile alone. */
+static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *const *tiles, int NS, const void *act,
+                     const uint8_t *pairs, int32_t t0, int T, int32_t n_tok, float out[][TLD_TOKENS][TL_ROWS]) {
     const size_t pb = tl_pair_bytes(w->n_in);
     const int32_t n = w->n_in;
     if (type == TT_TQ2_0) {
         const int32_t nb = n / QK_K;
         const block_q8_K *a = act;
-        v128_t cw[64 * TLD_VPQ], sf[TLD_TOKENS][4];
-        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) sf[t][k] = wasm_f32x4_splat(0.0f);
-        for (int32_t b = 0; b < nb; b++) {
-            const uint8_t *g = tile + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
-            tld_unpack(g, 64, cw);
-            const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
-            v128_t xd[4];
-            for (int k = 0; k < 4; k++)
-                xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
-                                        trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
-            for (int t = 0; t < T; t += TLD_PAR) {
-                const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
-                const uint8_t *ap[TLD_PAR];
-                v128_t si[TLD_PAR][4];
-                for (int p = 0; p < np; p++) {
-                    const block_q8_K *ab = a + (size_t)(t0 + t + p) * nb + b;
-                    int32_t asum = 0;
-                    for (int j = 0; j < QK_K / 16; j++) asum += ab->bsums[j];
-                    for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
-                    ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
-                }
-                tld_dot_n(cw, ap, np, 64, si);
-                for (int p = 0; p < np; p++) {
-                    const v128_t yd = wasm_f32x4_splat(a[(size_t)(t0 + t + p) * nb + b].d);
-                    for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
-                        sf[t + p][k] = wasm_f32x4_add(sf[t + p][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[p][k]), wasm_f32x4_mul(yd, xd[k])));
+        v128_t cw[64 * TLD_VPQ], sf[TLD_STREAMS][TLD_TOKENS][4];
+        for (int s = 0; s < NS; s++) for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) sf[s][t][k] = wasm_f32x4_splat(0.0f);
+        for (int32_t b = 0; b < nb; b++)
+            for (int s = 0; s < NS; s++) {
+                const uint8_t *g = tiles[s] + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
+                tld_unpack(g, 64, cw);
+                const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
+                v128_t xd[4];
+                for (int k = 0; k < 4; k++)
+                    xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
+                                            trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+                for (int t = 0; t < T; t += TLD_PAR) {
+                    const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
+                    const uint8_t *ap[TLD_PAR];
+                    v128_t si[TLD_PAR][4];
+                    for (int p = 0; p < np; p++) {
+                        const block_q8_K *ab = a + (size_t)(t0 + t + p) * nb + b;
+                        int32_t asum = 0;
+                        for (int j = 0; j < QK_K / 16; j++) asum += ab->bsums[j];
+                        for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
+                        ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
+                    }
+                    tld_dot_n(cw, ap, np, 64, si);
+                    for (int p = 0; p < np; p++) {
+                        const v128_t yd = wasm_f32x4_splat(a[(size_t)(t0 + t + p) * nb + b].d);
+                        for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                            sf[s][t + p][k] = wasm_f32x4_add(sf[s][t + p][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[p][k]), wasm_f32x4_mul(yd, xd[k])));
+                    }
                 }
             }
-        }
-        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) wasm_v128_store(out[t] + 4 * k, sf[t][k]);
+        for (int s = 0; s < NS; s++) for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) wasm_v128_store(out[s][t] + 4 * k, sf[s][t][k]);
     } else {   /* I2_S: dot = sum code * a per row */
         const int32_t nb = n / QK_I2_S;
         const int8_t *q = act;
         const float *scales = (const float *)(q + (size_t)n * n_tok);
         const int32_t *sums = (const int32_t *)(scales + n_tok);
-        v128_t cw[32 * TLD_VPQ], si[TLD_TOKENS][4];
-        for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[t][k] = wasm_i32x4_splat(0);
-        for (int32_t b = 0; b < nb; b++) {
-            tld_unpack(tile + (size_t)b * 32 * TL_ROWS, 32, cw);
-            for (int t = 0; t < T; t += TLD_PAR) {
-                const uint8_t *ap[TLD_PAR];
-                for (int p = 0; p < TLD_PAR && t + p < T; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
-                tld_dot_n(cw, ap, T - t < TLD_PAR ? T - t : TLD_PAR, 32, si + t);
+        v128_t cw[32 * TLD_VPQ], si[TLD_STREAMS][TLD_TOKENS][4];
+        for (int s = 0; s < NS; s++) for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[s][t][k] = wasm_i32x4_splat(0);
+        for (int32_t b = 0; b < nb; b++)
+            for (int s = 0; s < NS; s++) {
+                tld_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
+                for (int t = 0; t < T; t += TLD_PAR) {
+                    const uint8_t *ap[TLD_PAR];
+                    for (int p = 0; p < TLD_PAR && t + p < T; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
+                    tld_dot_n(cw, ap, T - t < TLD_PAR ? T - t : TLD_PAR, 32, si[s] + t);
+                }
             }
-        }
-        for (int t = 0; t < T; t++) {
-            const int32_t tt = t0 + t;
-            const v128_t sum = wasm_f32x4_splat((float)sums[tt]), sc = wasm_f32x4_splat(scales[tt]);
-            const v128_t ws = wasm_f32x4_splat(w->scale);
-            for (int k = 0; k < 4; k++) {
-                const v128_t dot = wasm_f32x4_convert_i32x4(si[t][k]);
-                wasm_v128_store(out[t] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+        for (int s = 0; s < NS; s++)
+            for (int t = 0; t < T; t++) {
+                const int32_t tt = t0 + t;
+                const v128_t sum = wasm_f32x4_splat((float)sums[tt]), sc = wasm_f32x4_splat(scales[tt]);
+                const v128_t ws = wasm_f32x4_splat(w->scale);
+                for (int k = 0; k < 4; k++) {
+                    const v128_t dot = wasm_f32x4_convert_i32x4(si[s][t][k]);
+                    wasm_v128_store(out[s][t] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+                }
             }
-        }
     }
 }
 
@@ -510,11 +626,20 @@ static void mm_tld(const uint32_t type, const trit_mat *w, const void *act, int3
     const int32_t n_out = w->n_out;
     const size_t tile_bytes = TL_ROWS * w->row_bytes;
     const uint8_t *pairs = (const uint8_t *)act + tl_table_offset(type, w->n_in, n_tok) + tl_table_bytes(w->n_in) * (size_t)n_tok;
-    for (int32_t rt = r0 - r0 % TL_ROWS; rt < r1; rt += TL_ROWS) {
-        float out[TLD_TOKENS][TL_ROWS];
-        tld_tile(type, w, w->data + (size_t)(rt / TL_ROWS) * tile_bytes, act, pairs, t0, T, n_tok, out);
-        const int32_t a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
-        for (int t = 0; t < T; t++) memcpy(y + (size_t)(t0 + t) * n_out + a, &out[t][a - rt], sizeof(float) * (size_t)(e - a));
+    const int32_t ta = r0 / TL_ROWS, nt = (r1 + TL_ROWS - 1) / TL_ROWS - ta;
+    const int32_t run = (nt + TLD_STREAMS - 1) / TLD_STREAMS;   /* stream s: tiles ta + s*run + i */
+    for (int32_t i = 0; i < run; i++) {
+        const uint8_t *tiles[TLD_STREAMS];
+        int32_t tix[TLD_STREAMS];
+        int NS = 0;
+        for (int s = 0; s < TLD_STREAMS; s++)
+            if (s * run + i < nt) { tix[NS] = ta + s * run + i; tiles[NS] = w->data + (size_t)tix[NS] * tile_bytes; NS++; }
+        float out[TLD_STREAMS][TLD_TOKENS][TL_ROWS];
+        tld_tile(type, w, tiles, NS, act, pairs, t0, T, n_tok, out);
+        for (int s = 0; s < NS; s++) {
+            const int32_t rt = tix[s] * TL_ROWS, a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
+            for (int t = 0; t < T; t++) memcpy(y + (size_t)(t0 + t) * n_out + a, &out[s][t][a - rt], sizeof(float) * (size_t)(e - a));
+        }
     }
 }
 
@@ -534,6 +659,7 @@ INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32
         }
         return;
     }
+    if (n_tok == 1) { mm_tl_decode(type, w, act, y, r0, r1); return; }
     for (int32_t t0 = 0; t0 < n_tok; t0 += TL_TOKENS) {
         const int T = n_tok - t0 < TL_TOKENS ? (int)(n_tok - t0) : TL_TOKENS;
         const uint8_t *tab[TL_TOKENS];
