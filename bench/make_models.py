@@ -5,7 +5,8 @@ own writer (tools/gguf_writer.py). Not committed; `make bench` writes them into 
   700m: arch bitnet (llama.cpp's 1bitLLM graph): n_embd 1536, 24 layers, n_ff 4096, 16/16 heads
   2b:   arch bitnet-b1.58 (BitNet b1.58 2B4T shapes): n_embd 2560, 30 layers, n_ff 6912, 20/5 heads
   2b-bitnet: the 2b shapes under arch bitnet (SiLU-gated FFN, otherwise the same tensors and bytes): for
-        `make bench-peers`, since upstream llama.cpp (node-llama-cpp, wllama) has no `bitnet-b1.58` arch
+        `make bench-peers` (into build/bench-peers), since upstream llama.cpp (node-llama-cpp, wllama) has
+        no `bitnet-b1.58` arch
   all: vocab 32000 (a synthetic SentencePiece-style vocabulary), F16 token_embd (the tied LM head)
 
 Each in TQ2_0, TQ1_0 and I2_S. The weights are random ternary codes packed directly (quantizing 2B
