@@ -60,7 +60,7 @@ async function childNlc() {
         maxThreads: 0,   // 0: a context's `threads` is the number of threads used, not a hint
         // debug: the line naming the CPU backend variant ggml picked is below info
         logLevel: LlamaLogLevel.debug,
-        logger: (level, msg) => { if (process.env.PEERS_DEBUG) process.stderr.write(`${level}: ${msg}\n`); if (/CPU backend|error|unknown|invalid/i.test(msg) && logs.length < 200) logs.push(`${level}: ${msg}`); },
+        logger: (level, msg) => { if (process.env.PEERS_DEBUG) process.stderr.write(`${level}: ${msg}\n`); if ((level === 'error' || /CPU backend/.test(msg)) && logs.length < 200) logs.push(`${level}: ${msg}`); },
     });
     const initS = (now() - t) / 1e3;
     const env = { init_s: initS, gpu: llama.gpu, build_type: llama.buildType, llama_cpp_release: llama.llamaCppRelease, system_info: llama.systemInfo.trim() };
