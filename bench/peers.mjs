@@ -248,7 +248,7 @@ async function parent() {
     const threadsList = list('--threads', '1,2').map(Number);
     const nlcDecode = Number(arg('--nlc-decode', '32')), wlDecode = Number(arg('--wllama-decode', '8'));
     const rounds = { 'node-llama-cpp': Number(arg('--nlc-rounds', '3')), wllama: Number(arg('--wllama-rounds', '2')), trit: Number(arg('--ours-rounds', '2')) };
-    if (!fs.existsSync(NM)) throw new Error(`${NM} missing: run \`make bench-peers\` (npm ci --prefix bench/peers)`);
+    if (!fs.existsSync(NM)) throw new Error(`${NM} missing: run \`make bench-peers\` (it runs npm install in bench/peers)`);
     const res = {
         date: new Date().toISOString(), machine: machine(), trit_commit: gitRev(), n_ctx: N_CTX,
         prompt: { text: PROMPT, tokens: PROMPT_TOKENS }, decode_tokens: { 'node-llama-cpp': nlcDecode, wllama: wlDecode, trit: 8 }, rounds,

@@ -31,12 +31,14 @@ bench-wasm: wasm $(BENCH_DIR)/trit_bench_native bench-models   ## builds x shape
 # + its lockfile into bench/peers/node_modules (not the root package: `npm ci` at the root, which `make test`
 # needs, does not fetch them). NODE_LLAMA_CPP_SKIP_DOWNLOAD: node-llama-cpp's postinstall (where npm runs it)
 # must not download or build llama.cpp; its prebuilt @node-llama-cpp/linux-x64 binary is what runs.
+# `npm install --no-save` (the lockfile's versions, the lockfile untouched), not `npm ci`: npm 11 writes a
+# lockfile without the other platforms' optional @node-llama-cpp/* packages and then `npm ci` rejects it.
 # PEERS_ARGS passes options to bench/peers.mjs (e.g. PEERS_ARGS="--peers nlc --no-ours").
 BENCH_PEERS_DIR := build/bench-peers
 PEERS_STAMP := bench/peers/node_modules/.package-lock.json
 
 $(PEERS_STAMP): bench/peers/package.json bench/peers/package-lock.json
-	cd bench/peers && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --no-audit --no-fund
+	cd bench/peers && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --no-audit --no-fund
 
 # the 2b shape under arch bitnet (upstream llama.cpp has no bitnet-b1.58 arch; bench/make_models.py), not in
 # build/bench: bench-webgpu takes every build/bench/*.gguf
