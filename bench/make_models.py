@@ -4,7 +4,10 @@ own writer (tools/gguf_writer.py). Not committed; `make bench` writes them into 
 
   700m: arch bitnet (llama.cpp's 1bitLLM graph): n_embd 1536, 24 layers, n_ff 4096, 16/16 heads
   2b:   arch bitnet-b1.58 (BitNet b1.58 2B4T shapes): n_embd 2560, 30 layers, n_ff 6912, 20/5 heads
-  both: vocab 32000 (a synthetic SentencePiece-style vocabulary), F16 token_embd (the tied LM head)
+  2b-bitnet: the 2b shapes under arch bitnet (SiLU-gated FFN, otherwise the same tensors and bytes): for
+        `make bench-peers` (into build/bench-peers), since upstream llama.cpp (node-llama-cpp, wllama) has
+        no `bitnet-b1.58` arch
+  all: vocab 32000 (a synthetic SentencePiece-style vocabulary), F16 token_embd (the tied LM head)
 
 Each in TQ2_0, TQ1_0 and I2_S. The weights are random ternary codes packed directly (quantizing 2B
 floats in numpy would take minutes and gigabytes) with block scales 1/sqrt(n_in), so activations stay
@@ -24,6 +27,7 @@ import gguf_writer as gw  # noqa: E402
 SHAPES = {
     "700m": dict(arch="bitnet", n_embd=1536, n_layer=24, n_ff=4096, n_head=16, n_head_kv=16, rope_base=10000.0),
     "2b": dict(arch="bitnet-b1.58", n_embd=2560, n_layer=30, n_ff=6912, n_head=20, n_head_kv=5, rope_base=500000.0),
+    "2b-bitnet": dict(arch="bitnet", n_embd=2560, n_layer=30, n_ff=6912, n_head=20, n_head_kv=5, rope_base=500000.0),
 }
 N_VOCAB = 32000
 N_CTX = 4096
