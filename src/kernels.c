@@ -205,10 +205,19 @@ size_t tl_table_offset(uint32_t type, int32_t n_in, int32_t n_tok) {
 size_t tl_table_bytes(int32_t n_in) { return (size_t)n_in * 16; }
 size_t tl_pair_bytes(int32_t n_in) { return (size_t)n_in * 2; }
 
+/* TQ1_0 (kernels.h): o[e] = a[e] - 3 a[next(e)], next(e) the element of the next trit of e's byte */
+void tq1_prefix_acts(const int8_t *a, int16_t *o) {
+    for (int e = 0; e < QK_K; e++) {
+        const int nx = e < 128 ? e + 32 : e < 160 ? -1 : e < 224 ? e + 16 : e < 240 ? -1 : e < 252 ? e + 4 : -1;
+        o[e] = (int16_t)(a[e] - (nx >= 0 ? 3 * a[nx] : 0));
+    }
+}
+
 size_t mat_opt_act_bytes(uint32_t type, int32_t n_in, int32_t n_tok) {
     switch (type) {
     case TT_TQ2_0: case TT_I2_S: return (tl_table_bytes(n_in) + tl_pair_bytes(n_in)) * (size_t)n_tok;
     case TT_F16: return (size_t)n_in * 4 * (size_t)n_tok;   /* f32 copies of the f16-rounded activations */
+    case TT_TQ1_0: return (size_t)n_in * sizeof(int16_t) * (size_t)n_tok;   /* tq1_prefix_acts() */
     default: return 0;
     }
 }
@@ -245,6 +254,9 @@ void mat_opt_prepare(const trit_mat *w, void *act, int32_t n_tok) {
                     for (int32_t b = 0; b < n / QK_K; b++)
                         simd128_build_pairs(((const block_q8_K *)a)[(size_t)t * (n / QK_K) + b].qs, QK_K, tab + (size_t)b * QK_K * 2);
             }
+    } else if (w->type == TT_TQ1_0 && simd128_available()) {
+        int16_t *o = (int16_t *)(a + tl_table_offset(TT_TQ1_0, n, n_tok));
+        for (int32_t b = 0; b < n_tok * (n / QK_K); b++) tq1_prefix_acts(((const block_q8_K *)a)[b].qs, o + (size_t)b * QK_K);
     } else if (w->type == TT_F16 && simd128_available()) {
         simd128_prepare_f16((const uint16_t *)a, n * n_tok, (float *)(a + tl_table_offset(TT_F16, n, n_tok)));
     }

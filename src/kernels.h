@@ -78,6 +78,14 @@ void mat_mul_rows_tl_ref(const trit_mat *w, const void *act, int32_t n_tok, floa
 /* Code of weight e of row r of a TL matrix (tests). */
 int tl_code(const trit_mat *w, int32_t r, int32_t e);
 
+/* TQ1_0 (GGUF layout; kernels_simd128.c): a byte b holds the first 5 base-3 digits t_l of b / 256
+ * (quant.c's tq1_trit; 4 for a qh byte). With the prefixes P_l = floor(b * 3^(l+1) / 256) (one multiply
+ * and one shift per 8 bytes in u16 lanes; P_l < 243) t_l = P_l - 3 P_(l-1), so
+ * sum_l t_l a_l = sum_l P_l (a_l - 3 a_(l+1)) (a_L = 0): the kernel multiplies the prefixes with these
+ * transformed activations (int16, |.| <= 509; tq1_prefix_acts(), one block of 256 per call, at act +
+ * tl_table_offset()) instead of extracting each trit. Exact integers: the same sums as the reference. */
+void tq1_prefix_acts(const int8_t *a, int16_t *o);
+
 /* Batches of at least this many tokens take the TL matrices' dot-product kernel (kernels_simd128.c:
  * codes unpacked once per 16-row group, one multiply-add per token), fewer the table lookups. Both give
  * the same bits; tests and the kernel bench move it to run either path (default in kernels.c). */

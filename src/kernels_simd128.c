@@ -115,6 +115,116 @@ INLINE float tq_d(uint32_t type, const uint8_t *blk) {
     return trit_fp16_to_fp32(type == TT_TQ2_0 ? ((const block_tq2_0 *)blk)->d : ((const block_tq1_0 *)blk)->d);
 }
 
+/* ---- TQ1_0 x Q8_K by trit prefixes (kernels.h) ----
+ * Per 8 bytes: P = (b * 3^(l+1)) >> 8 in u16 lanes (b * 243 < 2^16), then i32x4.dot_i16x8_s with 8
+ * transformed activations: 3 ops (+ the add) per 8 weights, where extracting the trits took ~8. P[v]
+ * multiplies elements 8v..8v+7 of the block: v = 4l + k (qs[8k..8k+7], trit l), 20 + 2l + k (qs[32 +
+ * 8k..], trit l), 30 / 31 (the qh bytes, trits 0-1 / 2-3). */
+INLINE v128_t tq1_p(v128_t b, v128_t p3) { return wasm_u16x8_shr(wasm_i16x8_mul(b, p3), 8); }
+
+INLINE void tq1_prefixes(const block_tq1_0 *b, v128_t P[32]) {
+    static const int16_t p3[5] = {3, 9, 27, 81, 243};
+    v128_t x[6];
+    for (int k = 0; k < 6; k++) x[k] = wasm_u16x8_load8x8(b->qs + 8 * k);
+    for (int l = 0; l < 5; l++) {
+        const v128_t p = wasm_i16x8_splat(p3[l]);
+        for (int k = 0; k < 4; k++) P[4 * l + k] = tq1_p(x[k], p);
+        for (int k = 0; k < 2; k++) P[20 + 2 * l + k] = tq1_p(x[4 + k], p);
+    }
+    const v128_t h = wasm_u16x8_extend_low_u8x16(wasm_v128_load32_splat(b->qh));   /* qh0..3 qh0..3 */
+    P[30] = tq1_p(h, wasm_i16x8_make(3, 3, 3, 3, 9, 9, 9, 9));
+    P[31] = tq1_p(h, wasm_i16x8_make(27, 27, 27, 27, 81, 81, 81, 81));
+}
+
+/* i32x4 partial sums of sum_e P * a' over one block (a': 256 int16) */
+INLINE v128_t tq1_pdot(const v128_t P[32], const int16_t *ap) {
+    v128_t s0 = wasm_i32x4_splat(0), s1 = s0;
+    for (int v = 0; v < 32; v += 2) {
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(P[v], wasm_v128_load(ap + 8 * v)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(P[v + 1], wasm_v128_load(ap + 8 * v + 8)));
+    }
+    return wasm_i32x4_add(s0, s1);
+}
+
+/* the same sums, each prefix vector used as soon as it is made (decode: nothing through memory) */
+INLINE v128_t tq1_block_pdot(const block_tq1_0 *b, const int16_t *ap) {
+    static const int16_t p3[5] = {3, 9, 27, 81, 243};
+    v128_t x[6], s0 = wasm_i32x4_splat(0), s1 = s0;
+    for (int k = 0; k < 6; k++) x[k] = wasm_u16x8_load8x8(b->qs + 8 * k);
+    for (int l = 0; l < 5; l++) {
+        const v128_t p = wasm_i16x8_splat(p3[l]);
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(x[0], p), wasm_v128_load(ap + 32 * l)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(x[1], p), wasm_v128_load(ap + 32 * l + 8)));
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(x[2], p), wasm_v128_load(ap + 32 * l + 16)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(x[3], p), wasm_v128_load(ap + 32 * l + 24)));
+        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(x[4], p), wasm_v128_load(ap + 160 + 16 * l)));
+        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(x[5], p), wasm_v128_load(ap + 168 + 16 * l)));
+    }
+    const v128_t h = wasm_u16x8_extend_low_u8x16(wasm_v128_load32_splat(b->qh));
+    s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(h, wasm_i16x8_make(3, 3, 3, 3, 9, 9, 9, 9)), wasm_v128_load(ap + 240)));
+    s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(h, wasm_i16x8_make(27, 27, 27, 27, 81, 81, 81, 81)), wasm_v128_load(ap + 248)));
+    return wasm_i32x4_add(s0, s1);
+}
+
+INLINE int32_t q8k_block_sum(const block_q8_K *b) {   /* sum of the block's 256 activations */
+    const v128_t s = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(wasm_v128_load(b->bsums)),
+                                    wasm_i32x4_extadd_pairwise_i16x8(wasm_v128_load(b->bsums + 8)));
+    return hsum1(s);
+}
+
+/* sumi = sum t a - sum a = sum (t - 1) a per block; then the reference's float steps */
+static void mm_tq1_prefix(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
+    const int32_t nb = w->n_in / QK_K, n_out = w->n_out;
+    const block_q8_K *a = act;        /* [n_tok][nb] */
+    const int16_t *aps = (const int16_t *)((const uint8_t *)act + tl_table_offset(TT_TQ1_0, w->n_in, n_tok));
+    if (n_tok == 1) {
+        int32_t r = r0;
+        for (; r + 4 <= r1; r += 4) {   /* 4 rows: lane = row */
+            const block_tq1_0 *wr[4];
+            for (int j = 0; j < 4; j++) wr[j] = (const block_tq1_0 *)(w->data + (size_t)(r + j) * w->row_bytes);
+            v128_t sumf = wasm_f32x4_splat(0.0f);
+            for (int32_t i = 0; i < nb; i++) {
+                v128_t acc[4];
+                for (int j = 0; j < 4; j++) acc[j] = tq1_block_pdot(&wr[j][i], aps + (size_t)i * QK_K);
+                const v128_t si = wasm_i32x4_sub(hsum4(acc[0], acc[1], acc[2], acc[3]), wasm_i32x4_splat(q8k_block_sum(&a[i])));
+                const v128_t xd = wasm_f32x4_make(trit_fp16_to_fp32(wr[0][i].d), trit_fp16_to_fp32(wr[1][i].d),
+                                                  trit_fp16_to_fp32(wr[2][i].d), trit_fp16_to_fp32(wr[3][i].d));
+                sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si), wasm_f32x4_mul(xd, wasm_f32x4_splat(a[i].d))));
+            }
+            wasm_v128_store(y + r, sumf);
+        }
+        for (; r < r1; r++) {
+            const block_tq1_0 *wr = (const block_tq1_0 *)(w->data + (size_t)r * w->row_bytes);
+            float sumf = 0.0f;
+            for (int32_t i = 0; i < nb; i++) {
+                const int32_t sumi = hsum1(tq1_block_pdot(&wr[i], aps + (size_t)i * QK_K)) - q8k_block_sum(&a[i]);
+                sumf += (float)sumi * (trit_fp16_to_fp32(wr[i].d) * a[i].d);
+            }
+            y[r] = sumf;
+        }
+        return;
+    }
+    /* batches: a block's prefixes once per row for up to 16 tokens */
+    for (int32_t r = r0; r < r1; r++) {
+        const block_tq1_0 *wr = (const block_tq1_0 *)(w->data + (size_t)r * w->row_bytes);
+        for (int32_t t0 = 0; t0 < n_tok; t0 += 16) {
+            const int32_t T = n_tok - t0 < 16 ? n_tok - t0 : 16;
+            float sumf[16] = {0};
+            for (int32_t i = 0; i < nb; i++) {
+                v128_t P[32];
+                tq1_prefixes(&wr[i], P);
+                const float xd = trit_fp16_to_fp32(wr[i].d);
+                for (int32_t t = 0; t < T; t++) {
+                    const block_q8_K *at = &a[(size_t)(t0 + t) * nb + i];
+                    const int32_t sumi = hsum1(tq1_pdot(P, aps + ((size_t)(t0 + t) * nb + i) * QK_K)) - q8k_block_sum(at);
+                    sumf[t] += (float)sumi * (xd * at->d);
+                }
+            }
+            for (int32_t t = 0; t < T; t++) y[(size_t)(t0 + t) * n_out + r] = sumf[t];
+        }
+    }
+}
+
 /* ---- TQ2_0 / TQ1_0 x Q8_K ---- */
 
 INLINE void mm_tq(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
@@ -947,7 +1057,7 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
                      int32_t r1) {
     switch (w->type) {
     case TT_TQ2_0: mm_tq(TT_TQ2_0, w, act, n_tok, y, r0, r1); return 0;
-    case TT_TQ1_0: mm_tq(TT_TQ1_0, w, act, n_tok, y, r0, r1); return 0;
+    case TT_TQ1_0: mm_tq1_prefix(w, act, n_tok, y, r0, r1); return 0;   /* mm_tq's TQ1_0 path: unused, kept as the trit-unpacking twin */
     case TT_I2_S: mm_i2_s(w, act, n_tok, y, r0, r1); return 0;
     case TT_F16:
         if (w->n_in % 8) return -1;
