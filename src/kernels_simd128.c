@@ -16,7 +16,8 @@
  * each (row, token) is computed by the same operation sequence whatever the batch size and row range,
  * so decoding N tokens at once gives the same bits as N single-token steps.
  *
- * GGUF layout method: weights are unpacked to i16 lanes (ternary value t - 1 in {-1, 0, 1} for TQ*,
+ * GGUF layout method (TQ2_0, I2_S; TQ1_0 multiplies trit prefixes instead, see mm_tq1_prefix): weights
+ * are unpacked to i16 lanes (ternary value t - 1 in {-1, 0, 1} for TQ2_0,
  * code 0..2 for I2_S) with 16-bit shifts and masks, the int8 activations are sign-extended on load
  * (v128.load8x8_s), and i32x4.dot_i16x8_s multiplies and adds pairs. Decode (n_tok = 1) works on tiles
  * of 4 rows whose block sums are reduced together and accumulated as f32x4 (lane = row); batches
@@ -68,32 +69,6 @@ INLINE void unpack_tq2_0(const block_tq2_0 *b, v128_t s[32]) {
         }
 }
 
-/* TQ1_0 trit of byte b at power p = 3^l: ((b * p mod 256) * 3) >> 8, minus 1 */
-INLINE v128_t tq1_s(v128_t b, v128_t p) {
-    /* with u = b * p = 256 h + t (t = u mod 256, u < 2^15): (3 t) >> 8 = ((3 u) >> 8) - 3 h. No mask:
-     * clang-19 narrows a multiply whose low byte alone is used to i8, which wasm lacks (scalarized: 10x) */
-    const v128_t u = wasm_i16x8_mul(b, p), h = wasm_u16x8_shr(u, 8);
-    const v128_t t3 = wasm_i16x8_sub(wasm_u16x8_shr(wasm_i16x8_add(u, wasm_i16x8_shl(u, 1)), 8), wasm_i16x8_add(h, wasm_i16x8_shl(h, 1)));
-    return wasm_i16x8_sub(t3, wasm_i16x8_splat(1));
-}
-
-/* TQ1_0: elements l*32 + m from qs[m] (l < 5), 160 + l*16 + m from qs[32 + m] (l < 5),
- * 240 + l*4 + j from qh[j] (l < 4) */
-INLINE void unpack_tq1_0(const block_tq1_0 *b, v128_t s[32]) {
-    static const int16_t pw[5] = {1, 3, 9, 27, 81};
-    for (int mc = 0; mc < 4; mc++) {
-        const v128_t x = wasm_u16x8_load8x8(b->qs + mc * 8);
-        for (int l = 0; l < 5; l++) s[l * 4 + mc] = tq1_s(x, wasm_i16x8_splat(pw[l]));
-    }
-    for (int mc = 0; mc < 2; mc++) {
-        const v128_t x = wasm_u16x8_load8x8(b->qs + 32 + mc * 8);
-        for (int l = 0; l < 5; l++) s[20 + l * 2 + mc] = tq1_s(x, wasm_i16x8_splat(pw[l]));
-    }
-    const v128_t h = wasm_u16x8_extend_low_u8x16(wasm_v128_load32_splat(b->qh));   /* qh0..3 qh0..3 */
-    s[30] = tq1_s(h, wasm_i16x8_make(1, 1, 1, 1, 3, 3, 3, 3));
-    s[31] = tq1_s(h, wasm_i16x8_make(9, 9, 9, 9, 27, 27, 27, 27));
-}
-
 /* I2_S (128 weights in 32 bytes): element g*32 + k is bits 6-2g of w[k]; codes 0..2 */
 INLINE void unpack_i2_s(const uint8_t *w, v128_t s[16]) {
     const v128_t m3 = wasm_i16x8_splat(3);
@@ -106,14 +81,12 @@ INLINE void unpack_i2_s(const uint8_t *w, v128_t s[16]) {
     }
 }
 
-INLINE void unpack_tq(uint32_t type, const uint8_t *blk, v128_t s[32]) {
-    if (type == TT_TQ2_0) unpack_tq2_0((const block_tq2_0 *)blk, s);
-    else unpack_tq1_0((const block_tq1_0 *)blk, s);
+INLINE void unpack_tq(uint32_t type, const uint8_t *blk, v128_t s[32]) {   /* TQ2_0 only (TQ1_0: mm_tq1_prefix) */
+    (void)type;
+    unpack_tq2_0((const block_tq2_0 *)blk, s);
 }
 
-INLINE float tq_d(uint32_t type, const uint8_t *blk) {
-    return trit_fp16_to_fp32(type == TT_TQ2_0 ? ((const block_tq2_0 *)blk)->d : ((const block_tq1_0 *)blk)->d);
-}
+INLINE float tq_d(uint32_t type, const uint8_t *blk) { (void)type; return trit_fp16_to_fp32(((const block_tq2_0 *)blk)->d); }
 
 /* ---- TQ1_0 x Q8_K by trit prefixes (kernels.h) ----
  * Per 8 bytes: P = (b * 3^(l+1)) >> 8 in u16 lanes (b * 243 < 2^16), then i32x4.dot_i16x8_s with 8
@@ -225,12 +198,12 @@ static void mm_tq1_prefix(const trit_mat *w, const void *act, int32_t n_tok, flo
     }
 }
 
-/* ---- TQ2_0 / TQ1_0 x Q8_K ---- */
+/* ---- TQ2_0 x Q8_K (GGUF layout) ---- */
 
 INLINE void mm_tq(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
                   int32_t r1) {
     const int32_t nb = w->n_in / QK_K, n_out = w->n_out;
-    const size_t bsz = type == TT_TQ2_0 ? sizeof(block_tq2_0) : sizeof(block_tq1_0);
+    const size_t bsz = sizeof(block_tq2_0);
     const block_q8_K *a = act;        /* [n_tok][nb] */
     v128_t s[4][32];
     if (n_tok == 1) {
@@ -1057,7 +1030,7 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
                      int32_t r1) {
     switch (w->type) {
     case TT_TQ2_0: mm_tq(TT_TQ2_0, w, act, n_tok, y, r0, r1); return 0;
-    case TT_TQ1_0: mm_tq1_prefix(w, act, n_tok, y, r0, r1); return 0;   /* mm_tq's TQ1_0 path: unused, kept as the trit-unpacking twin */
+    case TT_TQ1_0: mm_tq1_prefix(w, act, n_tok, y, r0, r1); return 0;
     case TT_I2_S: mm_i2_s(w, act, n_tok, y, r0, r1); return 0;
     case TT_F16:
         if (w->n_in % 8) return -1;
