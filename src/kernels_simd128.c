@@ -335,6 +335,14 @@ static void mm_i2_s(const trit_mat *w, const void *act, int32_t n_tok, float *y,
 #define ILO(l, h) wasm_i8x16_shuffle(l, h, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define IHI(l, h) wasm_i8x16_shuffle(l, h, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
+/* si[0..3] += rows 0-3, 4-7 (lo) and 8-11, 12-15 (hi) of two int16 row sums, widened */
+INLINE void widen_add(v128_t si[4], v128_t lo, v128_t hi) {
+    si[0] = wasm_i32x4_add(si[0], wasm_i32x4_extend_low_i16x8(lo));
+    si[1] = wasm_i32x4_add(si[1], wasm_i32x4_extend_high_i16x8(lo));
+    si[2] = wasm_i32x4_add(si[2], wasm_i32x4_extend_low_i16x8(hi));
+    si[3] = wasm_i32x4_add(si[3], wasm_i32x4_extend_high_i16x8(hi));
+}
+
 /* Sums over 32 index vectors (64 pairs) of one 16-row group, for T tokens: si[t][k] += rows 4k..4k+3.
  * Each int16 lane adds 64 entries of |v| <= 508: no overflow. */
 INLINE void tl_chunk(const uint8_t *idx, const uint8_t *const *tab, int T, v128_t si[][4]) {
@@ -352,12 +360,7 @@ INLINE void tl_chunk(const uint8_t *idx, const uint8_t *const *tab, int T, v128_
             hi[t] = wasm_i16x8_add(hi[t], wasm_i16x8_add(IHI(l0, h0), IHI(l1, h1)));
         }
     }
-    for (int t = 0; t < T; t++) {
-        si[t][0] = wasm_i32x4_add(si[t][0], wasm_i32x4_extend_low_i16x8(lo[t]));
-        si[t][1] = wasm_i32x4_add(si[t][1], wasm_i32x4_extend_high_i16x8(lo[t]));
-        si[t][2] = wasm_i32x4_add(si[t][2], wasm_i32x4_extend_low_i16x8(hi[t]));
-        si[t][3] = wasm_i32x4_add(si[t][3], wasm_i32x4_extend_high_i16x8(hi[t]));
-    }
+    for (int t = 0; t < T; t++) widen_add(si[t], lo[t], hi[t]);
 }
 
 /* One 16-row tile for T <= 4 tokens: out[t][16]. tab[t]: token t's tables; act: reference activations. */
@@ -438,12 +441,7 @@ INLINE void tl_chunk_ns(const uint8_t *const *idx, const uint8_t *tb, int NS, v1
             hi[s] = wasm_i16x8_add(hi[s], wasm_i16x8_add(IHI(l0, h0), IHI(l1, h1)));
         }
     }
-    for (int s = 0; s < NS; s++) {
-        si[s][0] = wasm_i32x4_add(si[s][0], wasm_i32x4_extend_low_i16x8(lo[s]));
-        si[s][1] = wasm_i32x4_add(si[s][1], wasm_i32x4_extend_high_i16x8(lo[s]));
-        si[s][2] = wasm_i32x4_add(si[s][2], wasm_i32x4_extend_low_i16x8(hi[s]));
-        si[s][3] = wasm_i32x4_add(si[s][3], wasm_i32x4_extend_high_i16x8(hi[s]));
-    }
+    for (int s = 0; s < NS; s++) widen_add(si[s], lo[s], hi[s]);
 }
 
 /* NS tiles, one token: out[s][16] (the float part as tl_tile's for T = 1) */
@@ -568,12 +566,7 @@ INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int 
                                                              wasm_i16x8_relaxed_dot_i8x16_i7x16(sb, c3)));
             }
         }
-        for (int p = 0; p < P; p++) {
-            si[p][0] = wasm_i32x4_add(si[p][0], wasm_i32x4_extend_low_i16x8(lo[p]));
-            si[p][1] = wasm_i32x4_add(si[p][1], wasm_i32x4_extend_high_i16x8(lo[p]));
-            si[p][2] = wasm_i32x4_add(si[p][2], wasm_i32x4_extend_low_i16x8(hi[p]));
-            si[p][3] = wasm_i32x4_add(si[p][3], wasm_i32x4_extend_high_i16x8(hi[p]));
-        }
+        for (int p = 0; p < P; p++) widen_add(si[p], lo[p], hi[p]);
     }
 }
 #else
