@@ -491,18 +491,27 @@ INLINE void tl_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *c
     }
 }
 
+/* The tiles of rows [r0, r1) in S interleaved runs: stream s takes tiles ta + s*run + i (run = the
+ * runs' length); step i's tiles (at most S) and their indices, returns how many */
+INLINE int32_t tl_runs(int32_t r0, int32_t r1, int S) {
+    const int32_t nt = (r1 + TL_ROWS - 1) / TL_ROWS - r0 / TL_ROWS;
+    return (nt + S - 1) / S;
+}
+INLINE int tl_run_tiles(const trit_mat *w, int32_t r0, int32_t r1, int S, int32_t i, const uint8_t **tiles, int32_t *tix) {
+    const int32_t ta = r0 / TL_ROWS, nt = (r1 + TL_ROWS - 1) / TL_ROWS - ta, run = tl_runs(r0, r1, S);
+    int NS = 0;
+    for (int s = 0; s < S; s++)
+        if (s * run + i < nt) { tix[NS] = ta + s * run + i; tiles[NS] = w->data + (size_t)tix[NS] * TL_ROWS * w->row_bytes; NS++; }
+    return NS;
+}
+
 /* decode over rows [r0, r1): the range's tiles in TL_STREAMS interleaved runs */
 INLINE void mm_tl_decode(const uint32_t type, const trit_mat *w, const void *act, float *y, int32_t r0, int32_t r1) {
     const uint8_t *tab = (const uint8_t *)act + tl_table_offset(type, w->n_in, 1);
-    const size_t tile_bytes = TL_ROWS * w->row_bytes;
-    const int32_t ta = r0 / TL_ROWS, nt = (r1 + TL_ROWS - 1) / TL_ROWS - ta;
-    const int32_t run = (nt + TL_STREAMS - 1) / TL_STREAMS;   /* stream s: tiles ta + s*run + i */
-    for (int32_t i = 0; i < run; i++) {
+    for (int32_t i = 0, run = tl_runs(r0, r1, TL_STREAMS); i < run; i++) {
         const uint8_t *tiles[TL_STREAMS];
         int32_t tix[TL_STREAMS];
-        int NS = 0;
-        for (int s = 0; s < TL_STREAMS; s++)
-            if (s * run + i < nt) { tix[NS] = ta + s * run + i; tiles[NS] = w->data + (size_t)tix[NS] * tile_bytes; NS++; }
+        const int NS = tl_run_tiles(w, r0, r1, TL_STREAMS, i, tiles, tix);
         float out[TL_STREAMS][TL_ROWS];
         if (NS == TL_STREAMS) tl_tiles_ns(type, w, tiles, TL_STREAMS, tab, act, out);
         else for (int s = 0; s < NS; s++) tl_tiles_ns(type, w, tiles + s, 1, tab, act, out + s);
@@ -700,16 +709,11 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
 static void mm_tld(const uint32_t type, const trit_mat *w, const void *act, int32_t t0, int T, int32_t n_tok,
                    float *y, int32_t r0, int32_t r1) {
     const int32_t n_out = w->n_out;
-    const size_t tile_bytes = TL_ROWS * w->row_bytes;
     const uint8_t *pairs = (const uint8_t *)act + tl_table_offset(type, w->n_in, n_tok) + tl_table_bytes(w->n_in) * (size_t)n_tok;
-    const int32_t ta = r0 / TL_ROWS, nt = (r1 + TL_ROWS - 1) / TL_ROWS - ta;
-    const int32_t run = (nt + TLD_STREAMS - 1) / TLD_STREAMS;   /* stream s: tiles ta + s*run + i */
-    for (int32_t i = 0; i < run; i++) {
+    for (int32_t i = 0, run = tl_runs(r0, r1, TLD_STREAMS); i < run; i++) {
         const uint8_t *tiles[TLD_STREAMS];
         int32_t tix[TLD_STREAMS];
-        int NS = 0;
-        for (int s = 0; s < TLD_STREAMS; s++)
-            if (s * run + i < nt) { tix[NS] = ta + s * run + i; tiles[NS] = w->data + (size_t)tix[NS] * tile_bytes; NS++; }
+        const int NS = tl_run_tiles(w, r0, r1, TLD_STREAMS, i, tiles, tix);
         float out[TLD_STREAMS][TLD_TOKENS][TL_ROWS];
         tld_tile(type, w, tiles, NS, act, pairs, t0, T, n_tok, out);
         for (int s = 0; s < NS; s++) {
