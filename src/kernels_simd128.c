@@ -81,13 +81,6 @@ INLINE void unpack_i2_s(const uint8_t *w, v128_t s[16]) {
     }
 }
 
-INLINE void unpack_tq(uint32_t type, const uint8_t *blk, v128_t s[32]) {   /* TQ2_0 only (TQ1_0: mm_tq1_prefix) */
-    (void)type;
-    unpack_tq2_0((const block_tq2_0 *)blk, s);
-}
-
-INLINE float tq_d(uint32_t type, const uint8_t *blk) { (void)type; return trit_fp16_to_fp32(((const block_tq2_0 *)blk)->d); }
-
 /* ---- TQ1_0 x Q8_K by trit prefixes (kernels.h) ----
  * Per 8 bytes: P = (b * 3^(l+1)) >> 8 in u16 lanes (b * 243 < 2^16), then i32x4.dot_i16x8_s with 8
  * transformed activations: 3 ops (+ the add) per 8 weights, where extracting the trits took ~8. P[v]
@@ -119,24 +112,11 @@ INLINE v128_t tq1_pdot(const v128_t P[32], const int16_t *ap) {
     return wasm_i32x4_add(s0, s1);
 }
 
-/* the same sums, each prefix vector used as soon as it is made (decode: nothing through memory) */
+/* decode: one block's prefixes and their dot */
 INLINE v128_t tq1_block_pdot(const block_tq1_0 *b, const int16_t *ap) {
-    static const int16_t p3[5] = {3, 9, 27, 81, 243};
-    v128_t x[6], s0 = wasm_i32x4_splat(0), s1 = s0;
-    for (int k = 0; k < 6; k++) x[k] = wasm_u16x8_load8x8(b->qs + 8 * k);
-    for (int l = 0; l < 5; l++) {
-        const v128_t p = wasm_i16x8_splat(p3[l]);
-        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(x[0], p), wasm_v128_load(ap + 32 * l)));
-        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(x[1], p), wasm_v128_load(ap + 32 * l + 8)));
-        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(x[2], p), wasm_v128_load(ap + 32 * l + 16)));
-        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(x[3], p), wasm_v128_load(ap + 32 * l + 24)));
-        s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(x[4], p), wasm_v128_load(ap + 160 + 16 * l)));
-        s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(x[5], p), wasm_v128_load(ap + 168 + 16 * l)));
-    }
-    const v128_t h = wasm_u16x8_extend_low_u8x16(wasm_v128_load32_splat(b->qh));
-    s0 = wasm_i32x4_add(s0, wasm_i32x4_dot_i16x8(tq1_p(h, wasm_i16x8_make(3, 3, 3, 3, 9, 9, 9, 9)), wasm_v128_load(ap + 240)));
-    s1 = wasm_i32x4_add(s1, wasm_i32x4_dot_i16x8(tq1_p(h, wasm_i16x8_make(27, 27, 27, 27, 81, 81, 81, 81)), wasm_v128_load(ap + 248)));
-    return wasm_i32x4_add(s0, s1);
+    v128_t P[32];
+    tq1_prefixes(b, P);
+    return tq1_pdot(P, ap);
 }
 
 INLINE int32_t q8k_block_sum(const block_q8_K *b) {   /* sum of the block's 256 activations */
@@ -200,8 +180,9 @@ static void mm_tq1_prefix(const trit_mat *w, const void *act, int32_t n_tok, flo
 
 /* ---- TQ2_0 x Q8_K (GGUF layout) ---- */
 
-INLINE void mm_tq(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
-                  int32_t r1) {
+INLINE float tq2_d(const uint8_t *blk) { return trit_fp16_to_fp32(((const block_tq2_0 *)blk)->d); }
+
+static void mm_tq2_0(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
     const int32_t nb = w->n_in / QK_K, n_out = w->n_out;
     const size_t bsz = sizeof(block_tq2_0);
     const block_q8_K *a = act;        /* [n_tok][nb] */
@@ -215,11 +196,11 @@ INLINE void mm_tq(const uint32_t type, const trit_mat *w, const void *act, int32
             for (int32_t i = 0; i < nb; i++) {
                 v128_t acc[4];
                 for (int j = 0; j < 4; j++) {
-                    unpack_tq(type, wr[j] + i * bsz, s[j]);
+                    unpack_tq2_0((const block_tq2_0 *)(wr[j] + i * bsz), s[j]);
                     acc[j] = dot_i16(s[j], a[i].qs, 32);
                 }
-                const v128_t xd = wasm_f32x4_make(tq_d(type, wr[0] + i * bsz), tq_d(type, wr[1] + i * bsz),
-                                                  tq_d(type, wr[2] + i * bsz), tq_d(type, wr[3] + i * bsz));
+                const v128_t xd = wasm_f32x4_make(tq2_d(wr[0] + i * bsz), tq2_d(wr[1] + i * bsz),
+                                                  tq2_d(wr[2] + i * bsz), tq2_d(wr[3] + i * bsz));
                 const v128_t d = wasm_f32x4_mul(wasm_f32x4_splat(a[i].d), xd);
                 sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(hsum4(acc[0], acc[1], acc[2], acc[3])), d));
             }
@@ -229,9 +210,9 @@ INLINE void mm_tq(const uint32_t type, const trit_mat *w, const void *act, int32
             const uint8_t *wr = w->data + (size_t)r * w->row_bytes;
             float sumf = 0.0f;
             for (int32_t i = 0; i < nb; i++) {
-                unpack_tq(type, wr + i * bsz, s[0]);
+                unpack_tq2_0((const block_tq2_0 *)(wr + i * bsz), s[0]);
                 const int32_t sumi = hsum1(dot_i16(s[0], a[i].qs, 32));
-                sumf += (float)sumi * (a[i].d * tq_d(type, wr + i * bsz));
+                sumf += (float)sumi * (a[i].d * tq2_d(wr + i * bsz));
             }
             y[r] = sumf;
         }
@@ -248,8 +229,8 @@ INLINE void mm_tq(const uint32_t type, const trit_mat *w, const void *act, int32
                               wasm_f32x4_splat(0.0f)};
             float sumf[16] = {0};
             for (int32_t i = 0; i < nb; i++) {
-                unpack_tq(type, wr + i * bsz, s[0]);
-                const float xd = tq_d(type, wr + i * bsz);
+                unpack_tq2_0((const block_tq2_0 *)(wr + i * bsz), s[0]);
+                const float xd = tq2_d(wr + i * bsz);
                 for (int32_t t = 0; t < T4; t += 4) {   /* 4 tokens: lane = token */
                     const v128_t sums = hsum4(dot_i16(s[0], at[t][i].qs, 32), dot_i16(s[0], at[t + 1][i].qs, 32),
                                               dot_i16(s[0], at[t + 2][i].qs, 32), dot_i16(s[0], at[t + 3][i].qs, 32));
@@ -335,6 +316,13 @@ static void mm_i2_s(const trit_mat *w, const void *act, int32_t n_tok, float *y,
 #define ILO(l, h) wasm_i8x16_shuffle(l, h, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define IHI(l, h) wasm_i8x16_shuffle(l, h, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
+/* a TQ2_0 TL group's 16 row scales (fp16, row order) as xd[k] = rows 4k..4k+3 */
+INLINE void tl_row_scales(const uint16_t *d16, v128_t xd[4]) {
+    for (int k = 0; k < 4; k++)
+        xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
+                                trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+}
+
 /* si[0..3] += rows 0-3, 4-7 (lo) and 8-11, 12-15 (hi) of two int16 row sums, widened */
 INLINE void widen_add(v128_t si[4], v128_t lo, v128_t hi) {
     si[0] = wasm_i32x4_add(si[0], wasm_i32x4_extend_low_i16x8(lo));
@@ -380,11 +368,8 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
                 for (int t = 0; t < T; t++) tab[t] = tab0[t] + ((size_t)b * 128 + h * 64) * 32;
                 tl_chunk(g + h * 32 * TL_ROWS, tab, T, si);
             }
-            const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
             v128_t xd[4];
-            for (int k = 0; k < 4; k++)
-                xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
-                                        trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+            tl_row_scales((const uint16_t *)(g + 64 * TL_ROWS), xd);
             for (int t = 0; t < T; t++) {
                 const v128_t yd = wasm_f32x4_splat(((const block_q8_K *)act)[(size_t)toks[t] * nb + b].d);
                 for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
@@ -463,12 +448,10 @@ INLINE void tl_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *c
             }
             const v128_t yd = wasm_f32x4_splat(((const block_q8_K *)act)[b].d);
             for (int s = 0; s < NS; s++) {
-                const uint16_t *d16 = (const uint16_t *)(tiles[s] + go + 64 * TL_ROWS);
-                for (int k = 0; k < 4; k++) {   /* sumf += (float)sumi * (y.d * x.d), as the reference */
-                    const v128_t xd = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
-                                                      trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
-                    sf[s][k] = wasm_f32x4_add(sf[s][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[s][k]), wasm_f32x4_mul(yd, xd)));
-                }
+                v128_t xd[4];
+                tl_row_scales((const uint16_t *)(tiles[s] + go + 64 * TL_ROWS), xd);
+                for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                    sf[s][k] = wasm_f32x4_add(sf[s][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[s][k]), wasm_f32x4_mul(yd, xd[k])));
             }
         }
         for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) wasm_v128_store(out[s] + 4 * k, sf[s][k]);
@@ -652,19 +635,15 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
             for (int s = 0; s < NS; s++) {
                 const uint8_t *g = tiles[s] + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
                 tld_unpack(g, 64, cw);
-                const uint16_t *d16 = (const uint16_t *)(g + 64 * TL_ROWS);
                 v128_t xd[4];
-                for (int k = 0; k < 4; k++)
-                    xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
-                                            trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+                tl_row_scales((const uint16_t *)(g + 64 * TL_ROWS), xd);
                 for (int t = 0; t < T; t += TLD_PAR) {
                     const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
                     const uint8_t *ap[TLD_PAR];
                     v128_t si[TLD_PAR][4];
                     for (int p = 0; p < np; p++) {
                         const block_q8_K *ab = a + (size_t)(t0 + t + p) * nb + b;
-                        int32_t asum = 0;
-                        for (int j = 0; j < QK_K / 16; j++) asum += ab->bsums[j];
+                        const int32_t asum = q8k_block_sum(ab);
                         for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
                         ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
                     }
@@ -1026,7 +1005,7 @@ int simd128_available(void) { return 1; }
 int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1) {
     switch (w->type) {
-    case TT_TQ2_0: mm_tq(TT_TQ2_0, w, act, n_tok, y, r0, r1); return 0;
+    case TT_TQ2_0: mm_tq2_0(w, act, n_tok, y, r0, r1); return 0;
     case TT_TQ1_0: mm_tq1_prefix(w, act, n_tok, y, r0, r1); return 0;
     case TT_I2_S: mm_i2_s(w, act, n_tok, y, r0, r1); return 0;
     case TT_F16:
