@@ -11,12 +11,9 @@
 // median per-step times and B/A, and the same as JSON on the last line. Nothing asserts timings.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, median } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, dflt) => {
-    const i = process.argv.indexOf(name);
-    return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
-};
 const { loadTrit } = await import(path.join(ROOT, 'js', 'wasm.mjs'));
 const model = arg('--model'), files = { a: arg('--a'), b: arg('--b') };
 if (!model || !files.a || !files.b) {
@@ -60,9 +57,8 @@ for (let r = 0; r < rounds; r++) {
         E[k].X.trit_ctx_truncate(E[k].c, pos);
     }
 }
-const med = v => { const s = [...v].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const out = { model: path.basename(model), a: files.a, b: files.b, tokens, K, rounds };
-for (const k of ['a', 'b']) out[k + '_ms'] = { decode: med(t[k].decode), verify: med(t[k].verify) };
+for (const k of ['a', 'b']) out[k + '_ms'] = { decode: median(t[k].decode), verify: median(t[k].verify) };
 out.b_over_a = { decode: out.b_ms.decode / out.a_ms.decode, verify: out.b_ms.verify / out.a_ms.verify };
 out.verify_rel = { a: out.a_ms.verify / out.a_ms.decode, b: out.b_ms.verify / out.b_ms.decode };
 console.log(`${out.model}: decode ms A ${out.a_ms.decode.toFixed(1)} B ${out.b_ms.decode.toFixed(1)} (B/A ${out.b_over_a.decode.toFixed(3)}); ` +

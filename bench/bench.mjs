@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, median } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -33,10 +34,6 @@ const PLAN = {
 };
 const VERIFY_K = [1, 2, 4, 8];
 
-function arg(name, dflt) {
-    const i = process.argv.indexOf(name);
-    return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
-}
 
 const now = () => performance.now();
 
@@ -85,8 +82,7 @@ async function child() {
     const steps = [];
     for (let i = 0; i < plan.decode; i++) { s = now(); decode(1, 1); steps.push((now() - s) / 1e3); }
     const decodeS = steps.reduce((a, b) => a + b, 0);
-    const sorted = [...steps].sort((a, b) => a - b), h = sorted.length >> 1;
-    const medianS = sorted.length % 2 ? sorted[h] : (sorted[h - 1] + sorted[h]) / 2;
+    const medianS = median(steps);
     const pos = X.trit_ctx_pos(c);
     // verification of K draft tokens: one call with LOGITS_ALL at the same position, rolled back
     const verify = {};

@@ -29,6 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { arg, median } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -39,10 +40,6 @@ const N_CTX = 256;
 const PROMPT = 'abcdefghijkl';   // <s> + '▁' (3 byte tokens) + 12 byte tokens = 16 tokens
 const PROMPT_TOKENS = 16;
 
-function arg(name, dflt) {
-    const i = process.argv.indexOf(name);
-    return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
-}
 const list = (name, dflt) => arg(name, dflt).split(',').filter(Boolean);
 const now = () => performance.now();
 const pkgVersion = dir => JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
@@ -118,12 +115,11 @@ async function childNlc() {
 
 // best and median of rounds: { prefill_tok_s, decode_tok_s (the best), *_median, rounds: [...] }
 function summarize(rs) {
-    const med = a => { const b = [...a].sort((x, y) => x - y); return b.length % 2 ? b[b.length >> 1] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2; };
     const o = { rounds: rs };
     for (const k of ['prefill_tok_s', 'decode_tok_s']) {
         const v = rs.map(r => r[k]).filter(x => Number.isFinite(x));
         o[k] = v.length ? Math.max(...v) : null;
-        o[k.replace('_tok_s', '_median_tok_s')] = v.length ? med(v) : null;
+        o[k.replace('_tok_s', '_median_tok_s')] = v.length ? median(v) : null;
     }
     return o;
 }
