@@ -7,6 +7,10 @@
 //                        [--nlc-models 700m.tq2_0,...] [--wllama-models 700m.tq2_0,...] [--threads 1,2]
 //                        [--nlc-decode 32] [--wllama-decode 8] [--no-ours]
 //
+// --threads defaults to 1: on the shared 2-vCPU host the 2-thread rows compare one side's luck with the
+// other's (docs/bench.md, "Peers"), and the 1-thread set keeps `make bench` within its 15 minutes;
+// `--threads 1,2` (or PEERS_ARGS="--threads 1,2") adds them.
+//
 // Peers (installed by `make bench-peers` into bench/peers/node_modules, not the root package):
 //  - node-llama-cpp: llama.cpp's prebuilt native CPU binary (@node-llama-cpp/linux-x64), loaded with
 //    build 'never' / skipDownload / gpu false, so it never builds, downloads or offloads. Each (model,
@@ -241,7 +245,7 @@ async function parent() {
     const dirs = list('--models', 'build/bench,build/bench-peers').map(d => path.resolve(ROOT, d));
     const outFile = path.resolve(arg('--out', path.join(ROOT, 'bench', 'peers.json')));
     const peers = list('--peers', 'nlc,wllama');
-    const threadsList = list('--threads', '1,2').map(Number);
+    const threadsList = list('--threads', '1').map(Number);
     const nlcDecode = Number(arg('--nlc-decode', '32')), wlDecode = Number(arg('--wllama-decode', '8'));
     const rounds = { 'node-llama-cpp': Number(arg('--nlc-rounds', '3')), wllama: Number(arg('--wllama-rounds', '2')), trit: Number(arg('--ours-rounds', '2')) };
     if (!fs.existsSync(NM)) throw new Error(`${NM} missing: run \`make bench-peers\` (it runs npm install in bench/peers)`);
@@ -288,7 +292,7 @@ async function parent() {
         if (lib) res.versions.wllama_libllama = lib.libllama;
     }
     res.peers_elapsed_s = (now() - t0) / 1e3;
-    if (!process.argv.includes('--no-ours')) ours(res, dirs, rounds.trit);
+    if (!process.argv.includes('--no-ours')) ours(res, dirs, rounds.trit, threadsList);
     res.machine.background_cpus_end = backgroundCpus();
     res.elapsed_s = (now() - t0) / 1e3;
     fs.writeFileSync(outFile, JSON.stringify(res, null, 1) + '\n');
@@ -298,7 +302,8 @@ async function parent() {
 
 // trit's relaxed (1 thread) and relaxed-mt (2 threads) builds on the same files, right after the peers
 // (bench/bench.mjs once per model; plus 2b TQ2_0, the one docs/bench.md reports)
-function ours(res, dirs, rounds) {
+function ours(res, dirs, rounds, threadsList) {
+    const builds = threadsList.map(t => (t === 1 ? 'relaxed' : 'relaxed-mt')).join(',');
     const keys = [...new Set(res.runs.filter(r => !r.error && !r.skipped).map(r => r.model).concat(['2b.tq2_0']))];
     const acc = new Map();   // 'model build' -> { row, rounds: [...] }
     for (let round = 0; round < rounds; round++)
@@ -307,10 +312,10 @@ function ours(res, dirs, rounds) {
             if (!file) continue;
             const dir = path.dirname(file), [shape, type] = key.split('.');
             const tmp = path.join(dir, 'peers-ours.json');
-            process.stderr.write(`trit (round ${round + 1}/${rounds}): bench/bench.mjs --models ${path.relative(ROOT, dir)} --shapes ${shape} --types ${type} --builds relaxed,relaxed-mt\n`);
+            process.stderr.write(`trit (round ${round + 1}/${rounds}): bench/bench.mjs --models ${path.relative(ROOT, dir)} --shapes ${shape} --types ${type} --builds ${builds}\n`);
             const cpu0 = hostCpu(), t0 = now();
             const r = spawnSync(process.execPath, [path.join(HERE, 'bench.mjs'), '--models', dir, '--out', tmp,
-                '--shapes', shape, '--types', type, '--builds', 'relaxed,relaxed-mt'],
+                '--shapes', shape, '--types', type, '--builds', builds],
                 { stdio: ['ignore', 'ignore', 'inherit'], timeout: 1200e3 });
             const hostCpuS = hostCpuSince(cpu0, t0);   // both builds of this model together
             if (r.status !== 0 || !fs.existsSync(tmp)) { acc.set(`${key} ?${round}`, { row: { peer: 'trit', model: key, error: `bench.mjs exit ${r.status}` } }); continue; }
