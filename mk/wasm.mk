@@ -109,8 +109,8 @@ test-wasm-kernels: $(WASM_DIR)/test_kernels_wasm.wasm build/test_kernels_opt   #
 	build/test_kernels_opt quick
 
 # models the oracle does not ship (an I2_S bitnet-b1.58 model), written by the project's GGUF writer
-TEST_MODELS := build/test-models/b158.i2_s.gguf
-$(TEST_MODELS): tests/wasm/make_models.py tests/test_models.py tools/gguf_writer.py
+TEST_MODELS := build/test-models/b158.i2_s.gguf build/test-models/b158.tq2_0-q6_k.gguf build/test-models/b158.tq2_0-q8_0.gguf
+$(TEST_MODELS) &: tests/wasm/make_models.py tests/test_models.py tools/gguf_writer.py
 	$(PY) tests/wasm/make_models.py build/test-models
 
 $(WASM_DIR)/test_batch.wasm: tests/test_batch.c $(WASM_DEPS) tests/testlib.h

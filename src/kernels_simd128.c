@@ -998,6 +998,120 @@ int simd128_attn_pv(const attn_args *a) {
     return 0;
 }
 
+/* ---- Q8_0 and Q6_K (the output / embedding matrices of llama.cpp-quantized files) ----
+ * The reference's integer block sums, computed with SIMD, then its float step per block, in lanes of 4
+ * rows (f32x4 with the same operations in the same order as the scalar code per row): the same bits.
+ * Tiles of 4 rows x one token at a time; the tile's rows (a few KB) stay in cache across the tokens of
+ * a batch, so a batch reads the matrix from memory once. */
+
+/* 4 halves -> f32x4, the exact conversion (trit_fp16_to_fp32's values, subnormals included) */
+INLINE v128_t f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
+    return f16_exact4(wasm_i32x4_make((int16_t)a, (int16_t)b, (int16_t)c, (int16_t)d));
+}
+
+/* Q8_0 x Q8_0: block sums of 4 rows for one activation block, as i32x4 (lane = row) */
+INLINE v128_t q8_0_sums4(const block_q8_0 *const *x, int32_t i, const block_q8_0 *yb) {
+    v128_t s[4];
+    const v128_t y0 = wasm_i16x8_load8x8(yb->qs), y1 = wasm_i16x8_load8x8(yb->qs + 8);
+    const v128_t y2 = wasm_i16x8_load8x8(yb->qs + 16), y3 = wasm_i16x8_load8x8(yb->qs + 24);
+    for (int k = 0; k < 4; k++) {
+        const int8_t *q = x[k][i].qs;
+        const v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q), y0), wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q + 8), y1));
+        const v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q + 16), y2), wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q + 24), y3));
+        s[k] = wasm_i32x4_add(a, b);
+    }
+    return hsum4(s[0], s[1], s[2], s[3]);
+}
+
+/* Q6_K: 16 vectors of the block's 6-bit values 0..63 (the reference's a + 32), v[j] = elements
+ * 16j..16j+15. Per 16 elements: ql nibble | 2 bits of qh shifted to bits 4-5 (16-bit shifts; the
+ * masks drop what crosses a byte). */
+INLINE void q6_k_unpack(const block_q6_K *b, v128_t v[16]) {
+    const v128_t m4 = wasm_i8x16_splat(0x0F), m30 = wasm_i8x16_splat(0x30);
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 2; k++) {
+            const v128_t l0 = wasm_v128_load(b->ql + 64 * h + 16 * k), l1 = wasm_v128_load(b->ql + 64 * h + 32 + 16 * k);
+            const v128_t qh = wasm_v128_load(b->qh + 32 * h + 16 * k);
+            v[8 * h + 0 + k] = wasm_v128_or(wasm_v128_and(l0, m4), wasm_v128_and(wasm_i16x8_shl(qh, 4), m30));
+            v[8 * h + 2 + k] = wasm_v128_or(wasm_v128_and(l1, m4), wasm_v128_and(wasm_i16x8_shl(qh, 2), m30));
+            v[8 * h + 4 + k] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), m4), wasm_v128_and(qh, m30));
+            v[8 * h + 6 + k] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), m4), wasm_v128_and(wasm_u16x8_shr(qh, 2), m30));
+        }
+}
+
+/* sum_j scales[j] * sum_l y * (v - 32) of one block as i32x4 partial sums: the -32 is taken out as
+ * 32 * sum_j scales[j] * bsums[j] (Q8_K's group sums). Integers, exact: |pair sums| <= 2*128*63. */
+INLINE v128_t q6_k_dot(const block_q6_K *b, const v128_t v[16], const block_q8_K *yb) {
+    v128_t acc0 = wasm_i32x4_splat(0), acc1 = acc0;
+    for (int j = 0; j < 16; j += 2) {
+        const v128_t y0 = wasm_v128_load(yb->qs + 16 * j), y1 = wasm_v128_load(yb->qs + 16 * j + 16);
+        const v128_t s0 = wasm_i16x8_splat(b->scales[j]), s1 = wasm_i16x8_splat(b->scales[j + 1]);
+#ifdef __wasm_relaxed_simd__   /* activations (i8) first, the values (0..63, valid i7) second */
+        acc0 = wasm_i32x4_add(acc0, wasm_i32x4_dot_i16x8(wasm_i16x8_relaxed_dot_i8x16_i7x16(y0, v[j]), s0));
+        acc1 = wasm_i32x4_add(acc1, wasm_i32x4_dot_i16x8(wasm_i16x8_relaxed_dot_i8x16_i7x16(y1, v[j + 1]), s1));
+#else   /* products <= 128*63 fit i16; the dot with the splat scale sums pairs of them times the scale */
+        acc0 = wasm_i32x4_add(acc0, wasm_i32x4_add(
+            wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(y0), wasm_u16x8_extend_low_u8x16(v[j])), s0),
+            wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(y0), wasm_u16x8_extend_high_u8x16(v[j])), s0)));
+        acc1 = wasm_i32x4_add(acc1, wasm_i32x4_add(
+            wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(y1), wasm_u16x8_extend_low_u8x16(v[j + 1])), s1),
+            wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(y1), wasm_u16x8_extend_high_u8x16(v[j + 1])), s1)));
+#endif
+    }
+    const v128_t sc = wasm_v128_load(b->scales);
+    const v128_t corr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(sc), wasm_v128_load(yb->bsums)),
+                                       wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(sc), wasm_v128_load(yb->bsums + 8)));
+    return wasm_i32x4_sub(wasm_i32x4_add(acc0, acc1), wasm_i32x4_shl(corr, 5));
+}
+
+/* rows r..r+R-1 (R <= 4; missing rows repeat row r and are not stored) x token t */
+static void mm_q8_0_tile(const trit_mat *w, const block_q8_0 *act, int32_t nb, int32_t r, int R, int32_t t, float *y) {
+    const block_q8_0 *x[4];
+    for (int k = 0; k < 4; k++) x[k] = (const block_q8_0 *)(w->data + (size_t)(r + (k < R ? k : 0)) * w->row_bytes);
+    const block_q8_0 *yb = act + (size_t)t * nb;
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int32_t i = 0; i < nb; i++) {
+        const v128_t s = q8_0_sums4(x, i, yb + i);
+        const v128_t dxy = wasm_f32x4_mul(f16x4(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d), wasm_f32x4_splat(trit_fp16_to_fp32(yb[i].d)));
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), dxy));   /* sumf += (float)s * (dx * dy) */
+    }
+    float o[4];
+    wasm_v128_store(o, sumf);
+    for (int k = 0; k < R; k++) y[(size_t)t * w->n_out + r + k] = o[k];
+}
+
+static void mm_q6_k_tile(const trit_mat *w, const block_q8_K *act, int32_t nb, int32_t r, int R, int32_t t, float *y) {
+    const block_q6_K *x[4];
+    for (int k = 0; k < 4; k++) x[k] = (const block_q6_K *)(w->data + (size_t)(r + (k < R ? k : 0)) * w->row_bytes);
+    const block_q8_K *yb = act + (size_t)t * nb;
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int32_t i = 0; i < nb; i++) {
+        v128_t s[4];
+        for (int k = 0; k < 4; k++) {
+            v128_t v[16];
+            q6_k_unpack(&x[k][i], v);
+            s[k] = q6_k_dot(&x[k][i], v, yb + i);
+        }
+        const v128_t dxy = wasm_f32x4_mul(f16x4(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d), wasm_f32x4_splat(yb[i].d));
+        /* sumf += d * y.d * (float)sum, as the reference */
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(dxy, wasm_f32x4_convert_i32x4(hsum4(s[0], s[1], s[2], s[3]))));
+    }
+    float o[4];
+    wasm_v128_store(o, sumf);
+    for (int k = 0; k < R; k++) y[(size_t)t * w->n_out + r + k] = o[k];
+}
+
+static void mm_q8_q6(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
+    const int32_t nb = w->n_in / (w->type == TT_Q8_0 ? QK8_0 : QK_K);
+    for (int32_t r = r0; r < r1; r += 4) {
+        const int R = r1 - r < 4 ? (int)(r1 - r) : 4;
+        for (int32_t t = 0; t < n_tok; t++) {
+            if (w->type == TT_Q8_0) mm_q8_0_tile(w, act, nb, r, R, t, y);
+            else mm_q6_k_tile(w, act, nb, r, R, t, y);
+        }
+    }
+}
+
 /* ---- dispatch ---- */
 
 int simd128_available(void) { return 1; }
@@ -1008,6 +1122,7 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
     case TT_TQ2_0: mm_tq2_0(w, act, n_tok, y, r0, r1); return 0;
     case TT_TQ1_0: mm_tq1_prefix(w, act, n_tok, y, r0, r1); return 0;
     case TT_I2_S: mm_i2_s(w, act, n_tok, y, r0, r1); return 0;
+    case TT_Q8_0: case TT_Q6_K: mm_q8_q6(w, act, n_tok, y, r0, r1); return 0;
     case TT_F16:
         if (w->n_in % 8) return -1;
         mm_float(1, w, (const float *)((const uint8_t *)act + tl_table_offset(TT_F16, w->n_in, n_tok)), n_tok, y, r0, r1);

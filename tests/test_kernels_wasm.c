@@ -34,6 +34,8 @@ static size_t row_bytes(uint32_t type, int32_t n_in) {
     case TT_TQ1_0: return (size_t)(n_in / QK_K) * sizeof(block_tq1_0);
     case TT_F16: return (size_t)n_in * 2;
     case TT_F32: return (size_t)n_in * 4;
+    case TT_Q8_0: return (size_t)(n_in / QK8_0) * sizeof(block_q8_0);
+    case TT_Q6_K: return (size_t)(n_in / QK_K) * sizeof(block_q6_K);
     default: return (size_t)n_in / 4;   /* I2_S */
     }
 }
@@ -48,11 +50,13 @@ static uint8_t *make_weights(uint32_t type, int32_t n_in, int32_t n_out, trit_ma
     const size_t rb = row_bytes(type, n_in), n = rb * (size_t)n_out + 32;
     uint8_t *data = malloc(n);
     for (size_t i = 0; i < n; i++) data[i] = (uint8_t)rnd();
-    if (type == TT_TQ2_0 || type == TT_TQ1_0) {
-        const size_t bs = type == TT_TQ2_0 ? sizeof(block_tq2_0) : sizeof(block_tq1_0);
+    if (type == TT_TQ2_0 || type == TT_TQ1_0 || type == TT_Q6_K || type == TT_Q8_0) {   /* any qs / ql / qh / scales bytes */
+        const size_t bs = type == TT_TQ2_0 ? sizeof(block_tq2_0) : type == TT_TQ1_0 ? sizeof(block_tq1_0)
+                        : type == TT_Q6_K ? sizeof(block_q6_K) : sizeof(block_q8_0);
+        const size_t at = type == TT_Q8_0 ? 0 : bs - 2;   /* where the block's fp16 scale is */
         for (size_t b = 0; b < rb * (size_t)n_out / bs; b++) {
             uint16_t d = trit_fp32_to_fp16(frnd() * 0.1f);
-            memcpy(data + b * bs + bs - 2, &d, 2);
+            memcpy(data + b * bs + at, &d, 2);
         }
     } else if (type == TT_F16) {
         for (size_t i = 0; i < (size_t)n_in * n_out; i++) {
@@ -231,16 +235,18 @@ static void test_attention(void) {
 static int g_quick;   /* `quick`: fewer batch sizes (the native ASan run of the portable half) */
 
 static void test_kernels(void) {
-    const uint32_t types[] = {TT_TQ2_0, TT_TQ1_0, TT_I2_S, TT_F16, TT_F32};
+    const uint32_t types[] = {TT_TQ2_0, TT_TQ1_0, TT_I2_S, TT_F16, TT_F32, TT_Q8_0, TT_Q6_K};
     const int32_t n_ins_tq[] = {256, 512, 1280, 2048};
+    const int32_t n_ins_q8[] = {32, 96, 256, 1056};
     const int32_t n_ins_i2[] = {128, 384, 1024, 1536};
     const int32_t n_ins_f[] = {8, 128, 264, 1024};
     const int32_t n_outs[] = {1, 3, 4, 5, 8, 13, 32, 37};
     const int32_t n_outs_tl[] = {16, 32, 48, 80};
-    for (int ti = 0; ti < 5; ti++) {
+    for (int ti = 0; ti < 7; ti++) {
         const uint32_t type = types[ti];
         for (int a = 0; a < 4; a++) {
-            const int32_t n_in = type == TT_I2_S ? n_ins_i2[a] : type == TT_F16 || type == TT_F32 ? n_ins_f[a] : n_ins_tq[a];
+            const int32_t n_in = type == TT_I2_S ? n_ins_i2[a] : type == TT_F16 || type == TT_F32 ? n_ins_f[a]
+                               : type == TT_Q8_0 ? n_ins_q8[a] : n_ins_tq[a];
             for (int b = 0; b < 8; b++) {
                 const int32_t n_out = n_outs[b];
                 for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 5 : 1) check_case(type, 0, n_in, n_out, n_tok, 0, n_out);
@@ -269,6 +275,19 @@ static void test_kernels(void) {
                 check_case(type, 1, n_in, n_out, 9, 7, 9);
             }
         }
+    }
+    /* Q8_0 and Q6_K take the SIMD kernels (the bit-equality above is not the reference compared with itself) */
+    for (int k = 0; k < 2; k++) {
+        trit_mat q;
+        const uint32_t ty = k ? TT_Q6_K : TT_Q8_0;
+        uint8_t *d = make_weights(ty, 256, 4, &q);
+        float x[256], y[4];
+        make_x(x, 256, 1);
+        void *act = malloc(mat_act_bytes(ty, 256, 1));
+        mat_quantize_act(&q, x, 1, act);
+        CHECK(mat_mul_rows_opt(&q, act, x, 1, y, 0, 4) == (simd128_available() ? 0 : -1), "%s: optimised kernel %s", tt_name(ty),
+              simd128_available() ? "taken" : "declined");
+        free(act); free(d);
     }
     /* types without an optimised kernel decline, and so do all when the reference is forced */
     trit_mat f = {NULL, TT_BF16, 256, 1, 512, 1.0f, 0, NULL};
@@ -405,9 +424,11 @@ int main(int argc, char **argv) {
         const int32_t toks[] = {1, 2, 4, 8, 16};
         g_f16_kind = kind;
         g_f16_scan = scan;
-        const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_I2_S, 1}, {TT_TQ2_0, 0}, {TT_TQ1_0, 0}, {TT_F16, 0}};
-        const int ncases = getenv("TRIT_TEST_BENCH_TL") ? 2 : 5;   /* TL only */
-        for (int c = 0; c < ncases; c++)
+        const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_I2_S, 1}, {TT_TQ2_0, 0}, {TT_TQ1_0, 0}, {TT_F16, 0},
+                                                           {TT_Q8_0, 0}, {TT_Q6_K, 0}};
+        /* TRIT_TEST_BENCH_TL: the TL cases only; TRIT_TEST_BENCH_Q: Q8_0 and Q6_K only */
+        const int c0 = getenv("TRIT_TEST_BENCH_Q") ? 5 : 0, ncases = getenv("TRIT_TEST_BENCH_TL") ? 2 : 7;
+        for (int c = c0; c < ncases; c++)
             for (int k = 0; k < 5; k++) bench(cases[c].type, cases[c].tl, n_in, n_out, toks[k]);
         return 0;
     }

@@ -1,7 +1,7 @@
 """The wasm builds against the native build of the same C (tests/test_conformance.py and test_models.py
 also run on wasm: `make test-wasm` runs them with TRIT_BIN="node js/cli.js").
 
-  * every oracle model and the I2_S bitnet-b1.58 test model: the logits of a prompt are bit-identical to
+  * every oracle model and the bitnet-b1.58 test models (I2_S; TQ2_0 with a Q6_K / Q8_0 head): the logits of a prompt are bit-identical to
     the native CLI's, with the F16 KV cache (the default) on the simd, scalar, threaded (simd-mt, 2
     threads) and relaxed-SIMD builds (where built), and with the F32 KV cache on the simd build; greedy
     generations give identical ids;
@@ -46,8 +46,9 @@ if (WASM_DIR / "trit-relaxed.wasm").exists() and node_supports_relaxed():
     BUILDS.append(("relaxed", [NODE, "--experimental-wasm-relaxed-simd", CLI], []))
 
 MODELS = sorted(p for p in (ORACLE / "models").glob("*.gguf"))
-if I2S_MODEL.exists():
-    MODELS.append(I2S_MODEL)
+# tests/wasm/make_models.py: I2_S matrices; TQ2_0 matrices with a Q6_K / Q8_0 tied head
+MODELS += [p for p in (I2S_MODEL, I2S_MODEL.with_name("b158.tq2_0-q6_k.gguf"), I2S_MODEL.with_name("b158.tq2_0-q8_0.gguf"))
+           if p.exists()]
 
 
 def run(cmd, build=None, check=True):
