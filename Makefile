@@ -49,6 +49,13 @@ test-asan: build/asan/trit test-c             ## C tests + CLI conformance with 
 test-py: build/trit                           ## conformance vs llama.cpp fixtures + Python tool tests
 	$(PY) -m pytest -q tests tools
 
+# The root npm dev dependencies (playwright-core, openai, webgpu; package-lock.json), for the targets that
+# install what they need themselves (the benchmarks). `make test` expects them installed (`.ci/run` runs
+# npm ci first); test-js says so when they are missing.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+
 include $(sort $(wildcard mk/*.mk))
 
 test: $(TESTS)                                ## every test suite (the README's test command)

@@ -5,119 +5,37 @@
 //
 //   node bench/bench.mjs [--models build/bench] [--out bench/results.json] [--shapes 700m,2b]
 //                        [--types tq2_0,tq1_0,i2_s] [--builds scalar,simd,simd-mt,relaxed,relaxed-mt,native]
-//                        [--full]
+//                        [--full] [--browser]
+//
+// --browser: the wasm builds in headless chromium instead of Node (module Workers of a cross-origin
+// isolated page, the same measurement, bench/measure.mjs); writes bench/results-chromium.json.
 //
 // Every (model, build) runs in a child process (`--child`), so that load time and peak memory are its
 // own. Speed is measured as best-of or totals inside one run; nothing here asserts timings. To stay
-// within `make bench`'s 15 minutes, the slow builds (scalar, native) run the 2b shape in TQ2_0 only
-// (all of 700m); --full runs every combination.
+// within `make bench`'s 15 minutes, the scalar build runs the 2b shape in TQ2_0 only (all of 700m) and
+// the native reference (the same C, gcc) the TQ2_0 models only; --full runs every combination.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { arg, median } from './lib.mjs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { arg } from './lib.mjs';
+import { N_CTX, PLAN, measureModel } from './measure.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 
-const N_CTX = 256;
-const KV_BYTES = (hp, nCtx) => 2 * hp.n_layer * nCtx * hp.n_head_kv * hp.head_dim * 2;   // F16 K and V
-
-// tokens per measurement (the prompt is also the prefill measurement): the scalar reference kernels
-// are ~40x slower than the SIMD ones and the native build of the same C ~5x, so they measure fewer.
-// Decode tok/s is 1 / the median of the per-step times (the shared host's bursts of other work hit a
-// few steps hard; a mean over 8 steps moved by 30% between identical runs); the mean is kept too.
-const PLAN = {
-    fast: { prompt: 16, decode: 16, verifyReps: 2, streamReps: 5 },
-    native: { prompt: 4, decode: 2, verifyReps: 1, streamReps: 5 },
-    slow: { prompt: 4, decode: 2, verifyReps: 1, streamReps: 3 },
-};
-const VERIFY_K = [1, 2, 4, 8];
-
-
 const now = () => performance.now();
 
-// ---- child: one model on one wasm build -----------------------------------------------------------
+// ---- child: one model on one wasm build (the measurement itself is bench/measure.mjs) ------------
 
 async function child() {
     const { loadTrit } = await import(path.join(ROOT, 'js', 'wasm.mjs'));
     const file = arg('--model'), build = arg('--build'), threads = Number(arg('--threads', '1'));
-    const plan = PLAN[build === 'scalar' ? 'slow' : 'fast'];
     const T = await loadTrit({ build, threads });
-    const X = T.exports;
     // TRIT_TL_DOT_MIN=N: batches of >= N tokens take the dot-product kernel (99: the table lookups only)
-    if (process.env.TRIT_TL_DOT_MIN && X.trit_wasm_tl_dot_min) X.trit_wasm_tl_dot_min(Number(process.env.TRIT_TL_DOT_MIN));
-    const t0 = now();
-    const buf = T.readModelFile(file);
-    const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
-    if (!m) throw new Error(`load: ${T.lastError()}`);
-    const loadMs = now() - t0;
-    const info = modelInfo(T, m);
-    const weightBytes = X.trit_wasm_weight_bytes(m);
-    // the roofline: the best of a few streaming reads over the model's own bytes (1 thread)
-    const stream = () => {
-        let best = Infinity;
-        for (let r = 0; r < plan.streamReps; r++) {
-            const s = now();
-            X.trit_wasm_stream(buf.ptr, buf.size & ~63);
-            best = Math.min(best, now() - s);
-        }
-        return (buf.size & ~63) / (best / 1e3);
-    };
-    const bw0 = stream();
-    const c = X.trit_wasm_ctx_init(m, N_CTX, 64, 0) >>> 0;
-    if (!c) throw new Error(`ctx: ${T.lastError()}`);
-    T.attachPool(c);
-    const V = info.n_vocab;
-    const logits = T.malloc(4 * V * 8);
-    const toks = T.malloc(4 * 64);
-    const ids = Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1)));
-    T.i32.set(ids, toks >>> 2);
-    const decode = (n, mode) => { if (X.trit_ctx_decode(c, toks, n, logits, mode)) throw new Error(`decode: ${T.lastError()}`); };
-    // prefill: one call over the prompt (LOGITS_LAST)
-    let s = now();
-    decode(plan.prompt, 1);
-    const prefillS = (now() - s) / 1e3;
-    // decode: one token per call, as generation does
-    const steps = [];
-    for (let i = 0; i < plan.decode; i++) { s = now(); decode(1, 1); steps.push((now() - s) / 1e3); }
-    const decodeS = steps.reduce((a, b) => a + b, 0);
-    const medianS = median(steps);
-    const pos = X.trit_ctx_pos(c);
-    // verification of K draft tokens: one call with LOGITS_ALL at the same position, rolled back
-    const verify = {};
-    for (const K of VERIFY_K) {
-        let best = Infinity;
-        for (let r = 0; r < plan.verifyReps; r++) {
-            X.trit_ctx_truncate(c, pos);
-            const v = now();
-            decode(K, 2);
-            best = Math.min(best, now() - v);
-        }
-        verify[K] = best / 1e3;
-    }
-    const bw = Math.max(bw0, stream());
-    const decodeTps = 1 / medianS;
-    const out = {
-        build: T.build, threads: T.threads, tl_dot_min: X.trit_wasm_tl_dot_min ? X.trit_wasm_tl_dot_min(0) : null, load_s: loadMs / 1e3, file_bytes: buf.size,
-        weight_bytes_per_token: weightBytes, kv_bytes: KV_BYTES(info, N_CTX), peak_bytes: T.memory.buffer.byteLength,
-        prefill_tokens: plan.prompt, prefill_tok_s: plan.prompt / prefillS,
-        decode_tokens: plan.decode, decode_tok_s: decodeTps, decode_mean_tok_s: plan.decode / decodeS,
-        verify_s: verify, verify_rel: Object.fromEntries(VERIFY_K.map(K => [K, verify[K] / verify[1]])),
-        stream_bytes_s: bw, roofline: weightBytes * decodeTps / bw,
-    };
-    X.trit_ctx_free(c);
-    X.trit_model_free(m);
+    const out = await measureModel(T, file, PLAN[build === 'scalar' ? 'slow' : 'fast'], { dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0 });
     T.close();
     process.stdout.write(JSON.stringify(out) + '\n');
-}
-
-function modelInfo(T, m) {
-    const p = T.malloc(24 * 4);
-    T.exports.trit_wasm_model_info(m, p);
-    const i = T.i32.slice(p >>> 2, (p >>> 2) + 24);
-    T.free(p);
-    return { n_vocab: i[2], n_layer: i[5], n_head_kv: i[7], head_dim: i[8] };
 }
 
 // ---- parent: every model x build, the JSON and the table -----------------------------------------
@@ -140,11 +58,44 @@ function runChild(file, build, threads) {
     return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+// --browser: the same measurement (measure.mjs) in a module Worker of a headless chromium page served
+// from 127.0.0.1 with COOP/COEP (cross-origin isolated: the -mt builds get their threads), one fresh
+// Worker (own wasm memory) per run. The engine is chromium's V8, newer than Node's.
+async function browserSession(modelsDir) {
+    const { startServer, launchChromium } = await import(pathToFileURL(path.join(ROOT, 'tests/browser/lib.mjs')).href);
+    const inRoot = modelsDir.startsWith(ROOT + path.sep);
+    const srv = await startServer({ root: ROOT, mounts: inRoot ? {} : { '/models/': modelsDir } });
+    const b = await launchChromium({ timeout: 1800e3 });
+    fs.mkdirSync(path.join(ROOT, 'build', 'bench'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'build', 'bench', 'measure.html'), '<!doctype html><meta charset="utf-8"><title>bench</title>');
+    await b.page.goto(`${srv.url}/build/bench/measure.html`);
+    const version = b.browser ? b.browser.version() : null;
+    const isolated = await b.page.evaluate(() => self.crossOriginIsolated);
+    const run = async (file, build, threads) => {
+        const model = srv.url + (inRoot ? '/' + path.relative(ROOT, file) : '/models/' + path.basename(file));
+        const args = { worker: `${srv.url}/bench/measure-worker.mjs`, build, threads, model, plan: PLAN[build === 'scalar' ? 'slow' : 'fast'],
+            dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0 };
+        try {
+            const r = await b.page.evaluate(a => new Promise(resolve => {
+                const w = new Worker(a.worker, { type: 'module' });
+                w.onmessage = e => { w.terminate(); resolve(e.data); };
+                w.onerror = e => { w.terminate(); resolve({ error: e.message || 'worker error' }); };
+                w.postMessage(a);
+            }), args);
+            return r.error ? { error: r.error.split('\n').slice(0, 3).join(' | ') } : r.result;
+        } catch (e) {
+            return { error: String(e && e.message || e).split('\n')[0] };
+        }
+    };
+    return { run, info: { chromium: version, cross_origin_isolated: isolated }, close: async () => { await b.close(); await srv.close(); } };
+}
+
 function fmt(x, d = 2) { return x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d); }
 
 async function parent() {
     const models = path.resolve(arg('--models', path.join(ROOT, 'build', 'bench')));
-    const out = path.resolve(arg('--out', path.join(ROOT, 'bench', 'results.json')));
+    const browser = process.argv.includes('--browser');
+    const out = path.resolve(arg('--out', path.join(ROOT, 'bench', browser ? 'results-chromium.json' : 'results.json')));
     const shapes = arg('--shapes', '700m,2b').split(',');
     const types = arg('--types', 'tq2_0,tq1_0,i2_s').split(',');
     const wanted = arg('--builds', 'scalar,simd,simd-mt,relaxed,relaxed-mt,native').split(',');
@@ -154,10 +105,13 @@ async function parent() {
     const runs = [];
     for (const b of wanted) {
         if (!have(b)) { console.error(`skipping ${b}: not built`); continue; }
+        if (browser && b === 'native') continue;
         if (b === 'native') runs.push(['native', 1], ['native', 2]);
         else runs.push([b, b.endsWith('-mt') ? 2 : 1]);
     }
     const results = { machine: machine(), date: new Date().toISOString(), n_ctx: N_CTX, models: {} };
+    const session = browser ? await browserSession(models) : null;
+    if (session) results.browser = session.info;
     const t0 = now();
     for (const shape of shapes)
         for (const ty of types) {
@@ -167,16 +121,23 @@ async function parent() {
             results.models[key] = { file_bytes: fs.statSync(file).size, runs: {} };
             for (const [b, th] of runs) {
                 const name = `${b}/${th}t`;
-                if ((b === 'scalar' || b === 'native') && shape !== '700m' && ty !== 'tq2_0' && !process.argv.includes('--full')) {
-                    results.models[key].runs[name] = { skipped: 'time budget: the slow builds run 2b in TQ2_0 only (--full for all)' };
-                    continue;
+                if (!process.argv.includes('--full')) {
+                    if (b === 'scalar' && shape !== '700m' && ty !== 'tq2_0') {
+                        results.models[key].runs[name] = { skipped: 'time budget: the scalar build runs 2b in TQ2_0 only (--full for all)' };
+                        continue;
+                    }
+                    if (b === 'native' && ty !== 'tq2_0') {
+                        results.models[key].runs[name] = { skipped: 'time budget: the native reference runs the TQ2_0 models only (--full for all)' };
+                        continue;
+                    }
                 }
                 process.stderr.write(`${key} ${name} ... `);
-                const r = runChild(file, b, th);
+                const r = session ? await session.run(file, b, th) : runChild(file, b, th);
                 results.models[key].runs[name] = r;
                 process.stderr.write(r.error ? `error: ${r.error}\n` : `${fmt(r.decode_tok_s)} tok/s\n`);
             }
         }
+    if (session) await session.close();
     results.elapsed_s = (now() - t0) / 1e3;
     results.targets = targets(results);
     fs.writeFileSync(out, JSON.stringify(results, null, 1) + '\n');

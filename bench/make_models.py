@@ -12,7 +12,8 @@ own writer (tools/gguf_writer.py). Not committed; `make bench` writes them into 
 Each in TQ2_0, TQ1_0 and I2_S. The weights are random ternary codes packed directly (quantizing 2B
 floats in numpy would take minutes and gigabytes) with block scales 1/sqrt(n_in), so activations stay
 O(1) through the layers; token_embd is N(0, 0.02) rounded to f16, like a trained embedding (including
-its share of f16 subnormals). Usage: make_models.py OUTDIR [SHAPE ...] [--types tq2_0,tq1_0,i2_s]
+its share of f16 subnormals); a type with a head suffix (`tq2_0+q6_k`, `tq2_0+q8_0`) quantizes it to that
+type instead. Usage: make_models.py OUTDIR [SHAPE ...] [--types tq2_0,tq1_0,i2_s]
 """
 import argparse
 import itertools
@@ -32,6 +33,9 @@ SHAPES = {
 N_VOCAB = 32000
 N_CTX = 4096
 TYPES = {"tq2_0": gw.GGML_TYPE_TQ2_0, "tq1_0": gw.GGML_TYPE_TQ1_0, "i2_s": gw.GGML_TYPE_I2_S}
+# the tied head / token_embd: F16 by default; a type "tq2_0+q6_k" writes it as Q6_K (or Q8_0), the way
+# llama.cpp-quantized files often carry it (file 2b.tq2_0+q6_k.gguf)
+HEADS = {"f16": gw.GGML_TYPE_F16, "q8_0": gw.GGML_TYPE_Q8_0, "q6_k": gw.GGML_TYPE_Q6_K}
 
 # every byte whose four 2-bit fields are codes 0..2 (TQ2_0, I2_S)
 CODE_BYTES = np.array([a | b << 2 | c << 4 | d << 6 for a, b, c, d in itertools.product(range(3), repeat=4)], np.uint8)
@@ -76,7 +80,8 @@ def add_vocab(w):
 
 def write_model(path, shape, type_name, seed=0):
     hp = SHAPES[shape]
-    ty = TYPES[type_name]
+    type_name, _, head = type_name.partition("+")
+    ty, head_ty = TYPES[type_name], HEADS[head or "f16"]
     rng = np.random.default_rng(seed)
     E, F, L, H, HKV = hp["n_embd"], hp["n_ff"], hp["n_layer"], hp["n_head"], hp["n_head_kv"]
     hd = E // H
@@ -95,7 +100,10 @@ def write_model(path, shape, type_name, seed=0):
     w.add_uint32(arch + ".vocab_size", N_VOCAB)
     add_vocab(w)
     emb = (rng.standard_normal((N_VOCAB, E), np.float32) * np.float32(0.02)).astype(np.float16)
-    w.add_tensor_raw("token_embd.weight", emb.view(np.uint8).reshape(-1), [E, N_VOCAB], gw.GGML_TYPE_F16)
+    if head_ty == gw.GGML_TYPE_F16:
+        w.add_tensor_raw("token_embd.weight", emb.view(np.uint8).reshape(-1), [E, N_VOCAB], gw.GGML_TYPE_F16)
+    else:
+        w.add_tensor("token_embd.weight", emb.astype(np.float32), head_ty)
     del emb
     ones = lambda n: np.ones(n, np.float32)
     w.add_tensor("output_norm.weight", ones(E), gw.GGML_TYPE_F32)

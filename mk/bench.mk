@@ -45,5 +45,5 @@ $(PEERS_STAMP): bench/peers/package.json bench/peers/package-lock.json
 bench-peers-models: tools/gguf_writer.py bench/make_models.py
 	$(PY) bench/make_models.py $(BENCH_PEERS_DIR) 2b-bitnet --types tq2_0,tq1_0
 
-bench-peers: wasm bench-models bench-peers-models $(PEERS_STAMP)   ## node-llama-cpp and wllama vs ours on the same files: bench/peers.json
+bench-peers: wasm bench-models bench-peers-models $(PEERS_STAMP) $(NPM_STAMP)   ## node-llama-cpp and wllama vs ours on the same files: bench/peers.json
 	$(NODE) bench/peers.mjs --models $(BENCH_DIR),$(BENCH_PEERS_DIR) --out bench/peers.json $(PEERS_ARGS)

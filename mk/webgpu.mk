@@ -16,7 +16,7 @@ test-webgpu: wasm $(WEBGPU_MODELS)                ## WebGPU backend vs wasm (chr
 	$(NODE) --test tests/browser/webgpu.test.mjs
 	TRIT_WEBGPU_QUICK=1 $(WEBGPU_SWIFTSHADER) $(NODE) --test tests/webgpu/node.test.mjs
 
-bench-webgpu: wasm $(WEBGPU_MODELS)               ## WebGPU decode/prefill tok/s (chromium + Node; labelled by adapter)
+bench-webgpu: wasm $(WEBGPU_MODELS) $(NPM_STAMP)               ## WebGPU decode/prefill tok/s (chromium + Node; labelled by adapter)
 	$(WEBGPU_SWIFTSHADER) $(NODE) bench/webgpu.mjs $(BENCH_WEBGPU_ARGS)
 
 TESTS += test-webgpu
