@@ -42,6 +42,45 @@ export function relaxedSimdSupported() {
     try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
 }
 
+// Known-answer test of i32x4.relaxed_dot_i8x16_i7x16_add_s, which the relaxed build's batch dot kernel can
+// use (src/kernels.h: tl_dot_add). Node 20 validates it but computes it wrongly in its baseline tier
+// (Liftoff); chromium 156 computes it right in both tiers (docs/bench.md). A module with one memory and
+// one function f() { mem[48..64) = dot_add(mem[0..16), mem[16..32), mem[32..48)) }, run on varied inputs
+// many times (so that engines that tier up do so during the test); it passes only if every result is
+// the exact integer one. Run once per process.
+const DOT_ADD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0,
+    1, 4, 1, 96, 0, 0,                                  // type: () -> ()
+    3, 2, 1, 0,                                         // func 0: type 0
+    5, 3, 1, 0, 1,                                      // memory: 1 page
+    7, 9, 2, 1, 109, 2, 0, 1, 102, 0, 0,                // export "m" memory 0, "f" func 0
+    10, 31, 1, 29, 0,                                   // code: 1 body of 29 bytes, no locals
+    65, 48, 65, 0, 253, 0, 4, 0, 65, 0, 253, 0, 4, 16, 65, 0, 253, 0, 4, 32,   // 48, load 0, load 16, load 32
+    253, 147, 2, 253, 11, 4, 0, 11]);                   // i32x4.relaxed_dot_i8x16_i7x16_add_s, v128.store
+let dotAddResult = null;
+export function relaxedDotAddWorks() {
+    if (dotAddResult !== null) return dotAddResult;
+    dotAddResult = false;
+    try {
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(DOT_ADD_PROBE), {});
+        const m = new Uint8Array(inst.exports.m.buffer), f = inst.exports.f;
+        const a = new Int8Array(m.buffer, 0, 16), b = m.subarray(16, 32), c = new Int32Array(m.buffer, 32, 4), r = new Int32Array(m.buffer, 48, 4);
+        let seed = 12345;
+        const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+        for (let it = 0; it < 4000; it++) {
+            for (let i = 0; i < 16; i++) { a[i] = (next() & 255) - 128; b[i] = next() & 127; }
+            for (let k = 0; k < 4; k++) c[k] = (next() << 8) - (1 << 22);
+            f();
+            for (let k = 0; k < 4; k++) {
+                let want = c[k];
+                for (let j = 0; j < 4; j++) want += a[4 * k + j] * b[4 * k + j];
+                if (r[k] !== want) return false;
+            }
+        }
+        dotAddResult = true;
+    } catch { /* not validated: no relaxed SIMD */ }
+    return dotAddResult;
+}
+
 /** Shared wasm memory is available: Node, or a cross-origin-isolated page. */
 export function threadsSupported() {
     if (typeof SharedArrayBuffer === 'undefined') return false;
@@ -161,6 +200,8 @@ export function makeImports(getMemory, { args, write, memory } = {}) {
  *   (browser); opts.threads: threads for the matmuls (default 1; > 1 picks an -mt build and starts
  *   threads - 1 workers when shared memory is available, else runs single-threaded: see T.threads);
  * opts.args: argv for WASI test programs; opts.write(fd, bytes): their stdout/stderr.
+ * opts.dotAdd: the relaxed build's dot-add batch kernel (src/kernels.h: tl_dot_add): default on where
+ *   relaxedDotAddWorks() (chromium), off elsewhere (Node 20); true / false force it (tests, benchmarks).
  */
 export async function loadTrit(opts = {}) {
     const threads = Math.max(1, opts.threads | 0 || 1);
@@ -181,6 +222,10 @@ export async function loadTrit(opts = {}) {
     const ex = instance.exports;
     memory = imported || ex.memory;
     if (ex._initialize) ex._initialize();
+    // the relaxed build's dot-add kernel variant, where the engine computes the instruction right
+    // (opts.dotAdd: false never, true always; default: the known-answer test decides)
+    if (ex.trit_wasm_tl_dot_add && ex.trit_wasm_tl_dot_add(-1) >= 0)
+        ex.trit_wasm_tl_dot_add(opts.dotAdd === undefined ? (relaxedDotAddWorks() ? 1 : 0) : (opts.dotAdd ? 1 : 0));
     const T = new Trit(ex, memory, build, nodeFs, module);
     if (shared && threads > 1) await T._startWorkers(threads);
     return T;

@@ -195,6 +195,7 @@ int32_t tl_dot_min_tokens = 4;
 #else
 int32_t tl_dot_min_tokens = INT32_MAX;
 #endif
+int tl_dot_add = 0;   /* kernels.h */
 
 /* ---- activations: lookup tables ---- */
 

@@ -90,6 +90,11 @@ void tq1_prefix_acts(const int8_t *a, int16_t *o);
  * codes unpacked once per 16-row group, one multiply-add per token), fewer the table lookups. Both give
  * the same bits; tests and the kernel bench move it to run either path (default in kernels.c). */
 extern int32_t tl_dot_min_tokens;
+/* Relaxed build: nonzero makes that kernel use i32x4.relaxed_dot_i8x16_i7x16_add_s (16 products and the
+ * accumulation in one instruction) instead of i16x8.relaxed_dot + adds. 0 by default: Node 20 computes
+ * the instruction wrongly in its baseline tier; js/wasm.mjs turns it on (trit_wasm_tl_dot_add) only where a
+ * known-answer test passes (chromium). The same bits either way where the engine is right. */
+extern int tl_dot_add;
 
 /* ---- kernels_simd128.c (wasm SIMD128; elsewhere these decline) ---- */
 int simd128_available(void);

@@ -561,6 +561,41 @@ INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int 
         for (int p = 0; p < P; p++) widen_add(si[p], lo[p], hi[p]);
     }
 }
+
+/* The i32x4.relaxed_dot_i8x16_i7x16_add_s variant (tl_dot_add, kernels.h; off unless the loader found
+ * the engine computing it right): per q, cw[4q + k] = rows 4k..4k+3 x the codes of weights 4q..4q+3 (4
+ * bytes a row), so that one dot-add with the splat of 4 activations adds a[4q..4q+3] . c per row into
+ * an i32 lane: 16 products and the accumulation in one instruction (x86 vpdpbusd where the engine
+ * lowers it so), no int16 stage. Same integers: the same bits. */
+INLINE void tld_unpack4(const uint8_t *idx, int nq, v128_t *cw) {
+    for (int q = 0; q < nq; q++) {
+        v128_t v[4];
+        tld_codes(idx + q * TL_ROWS, v);   /* rows 0-7 / 8-15 of pairs (c0, c1) and (c2, c3) */
+        cw[4 * q + 0] = wasm_i16x8_shuffle(v[0], v[2], 0, 8, 1, 9, 2, 10, 3, 11);
+        cw[4 * q + 1] = wasm_i16x8_shuffle(v[0], v[2], 4, 12, 5, 13, 6, 14, 7, 15);
+        cw[4 * q + 2] = wasm_i16x8_shuffle(v[1], v[3], 0, 8, 1, 9, 2, 10, 3, 11);
+        cw[4 * q + 3] = wasm_i16x8_shuffle(v[1], v[3], 4, 12, 5, 13, 6, 14, 7, 15);
+    }
+}
+/* P (<= 2: 4 accumulators a token, the 4 code vectors and a splat stay in registers) tokens, a[p]: the
+ * token's int8 activations of this block */
+INLINE void tld_dot4(const v128_t *cw, const int8_t *const *a, const int P, int nq, v128_t si[][4]) {
+    v128_t acc[2][4];
+    for (int p = 0; p < P; p++) for (int k = 0; k < 4; k++) acc[p][k] = si[p][k];
+    for (int q = 0; q < nq; q++) {
+        const v128_t *c = cw + 4 * q;
+        for (int p = 0; p < P; p++) {
+            const v128_t sa = wasm_v128_load32_splat(a[p] + 4 * q);
+            for (int k = 0; k < 4; k++) acc[p][k] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, c[k], acc[p][k]);
+        }
+    }
+    for (int p = 0; p < P; p++) for (int k = 0; k < 4; k++) si[p][k] = acc[p][k];
+}
+INLINE void tld_dot4_n(const v128_t *cw, const int8_t *const *a, int np, int nq, v128_t si[][4]) {
+    int p = 0;
+    for (; p + 2 <= np; p += 2) tld_dot4(cw, a + p, 2, nq, si + p);
+    for (; p < np; p++) tld_dot4(cw, a + p, 1, nq, si + p);
+}
 #else
 /* plain SIMD128: per q, cw[8q + 4h + k] = rows 4k..4k+3 of pair h as int16 pairs (c_even, c_odd):
  * i32x4.dot_i16x8_s with the splat of the token's int16 activation pair gives the pair's sum per row */
@@ -589,6 +624,17 @@ INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int 
     }
     for (int p = 0; p < P; p++) for (int k = 0; k < 4; k++) si[p][k] = acc[p][k];
 }
+/* no dot-add in the plain build (DOT_ADD is 0): the relaxed build's helpers, declared for the compiler */
+INLINE void tld_unpack4(const uint8_t *idx, int nq, v128_t *cw) { (void)idx; (void)nq; (void)cw; }
+INLINE void tld_dot4_n(const v128_t *cw, const int8_t *const *a, int np, int nq, v128_t si[][4]) {
+    (void)cw; (void)a; (void)np; (void)nq; (void)si;
+}
+#endif
+
+#ifdef __wasm_relaxed_simd__
+#define DOT_ADD tl_dot_add
+#else
+#define DOT_ADD 0
 #endif
 
 /* np <= TLD_PAR tokens: passes of constant width (the token loops unroll) */
@@ -634,7 +680,8 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
         for (int32_t b = 0; b < nb; b++)
             for (int s = 0; s < NS; s++) {
                 const uint8_t *g = tiles[s] + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
-                tld_unpack(g, 64, cw);
+                if (DOT_ADD) tld_unpack4(g, 64, cw);
+                else tld_unpack(g, 64, cw);
                 v128_t xd[4];
                 tl_row_scales((const uint16_t *)(g + 64 * TL_ROWS), xd);
                 for (int t = 0; t < T; t += TLD_PAR) {
@@ -647,7 +694,11 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
                         for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
                         ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
                     }
-                    tld_dot_n(cw, ap, np, 64, si);
+                    if (DOT_ADD) {
+                        const int8_t *aq[TLD_PAR];
+                        for (int p = 0; p < np; p++) aq[p] = a[(size_t)(t0 + t + p) * nb + b].qs;
+                        tld_dot4_n(cw, aq, np, 64, si);
+                    } else tld_dot_n(cw, ap, np, 64, si);
                     for (int p = 0; p < np; p++) {
                         const v128_t yd = wasm_f32x4_splat(a[(size_t)(t0 + t + p) * nb + b].d);
                         for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
@@ -665,11 +716,19 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
         for (int s = 0; s < NS; s++) for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[s][t][k] = wasm_i32x4_splat(0);
         for (int32_t b = 0; b < nb; b++)
             for (int s = 0; s < NS; s++) {
-                tld_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
+                if (DOT_ADD) tld_unpack4(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
+                else tld_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
                 for (int t = 0; t < T; t += TLD_PAR) {
+                    const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
+                    if (DOT_ADD) {
+                        const int8_t *aq[TLD_PAR];
+                        for (int p = 0; p < np; p++) aq[p] = q + (size_t)(t0 + t + p) * n + (size_t)b * QK_I2_S;
+                        tld_dot4_n(cw, aq, np, 32, si[s] + t);
+                        continue;
+                    }
                     const uint8_t *ap[TLD_PAR];
-                    for (int p = 0; p < TLD_PAR && t + p < T; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
-                    tld_dot_n(cw, ap, T - t < TLD_PAR ? T - t : TLD_PAR, 32, si[s] + t);
+                    for (int p = 0; p < np; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
+                    tld_dot_n(cw, ap, np, 32, si[s] + t);
                 }
             }
         for (int s = 0; s < NS; s++)

@@ -63,3 +63,17 @@ int32_t trit_wasm_tl_dot_min(int32_t n) {
     return 0;
 #endif
 }
+
+/* The dot-add variant of that kernel (kernels.h: tl_dot_add): sets it if on >= 0 and returns the value
+ * before; -1 in builds without relaxed SIMD (where there is no such variant). js/wasm.mjs sets it after
+ * its known-answer test of the instruction. */
+int32_t trit_wasm_tl_dot_add(int32_t on) {
+#if defined(TRIT_OPT_KERNELS) && defined(__wasm_relaxed_simd__)
+    const int32_t old = tl_dot_add;
+    if (on >= 0) tl_dot_add = on != 0;
+    return old;
+#else
+    (void)on;
+    return -1;
+#endif
+}

@@ -1,0 +1,59 @@
+// wasm.test.mjs: the relaxed build's dot-add batch kernel (src/kernels.h: tl_dot_add) where it is used:
+// headless chromium. The loader's known-answer test must pass there (js/wasm.mjs: relaxedDotAddWorks;
+// Node 20 fails it, see mk/wasm_kern.mk), and a batch decode (all logits: the TL dot-product kernel)
+// with the variant on gives the same bits as with it off and as the plain SIMD build, on a TQ2_0 and an
+// I2_S model.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, startServer } from './lib.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ORACLE = process.env.TRIT_ORACLE || path.resolve(ROOT, '../shared/oracle');
+const MODELS = ['/oracle/models/bitnet-tiny-spm.tq2_0.gguf', '/build/test-models/b158.i2_s.gguf'];
+
+test('relaxed build: dot-add batch kernel in chromium == without it == simd build', async () => {
+    for (const m of MODELS.filter(u => u.startsWith('/build/'))) assert.ok(fs.existsSync(path.join(ROOT, m)), `${m} missing (make build/test-models)`);
+    const srv = await startServer({ root: ROOT, mounts: { '/oracle/': ORACLE } });
+    const b = await launchChromium({ timeout: 120000 });
+    try {
+        await b.page.goto(`${srv.url}/tests/browser/wasm.html`);
+        const r = await b.page.evaluate(async models => {
+            const w = await import('/js/wasm.mjs');
+            const out = { kat: w.relaxedDotAddWorks(), runs: [] };
+            const run = async (build, dotAdd, url) => {
+                const T = await w.loadTrit({ build, dotAdd });
+                const X = T.exports;
+                const f = await T.fetchModel(url);
+                const m = X.trit_wasm_model_load(f.ptr, f.size) >>> 0;
+                if (!m) throw new Error(`${url}: ${T.lastError()}`);
+                const c = X.trit_wasm_ctx_init(m, 0, 0, 0) >>> 0;
+                const V = X.trit_model_n_vocab(m), n = 12;
+                const toks = T.malloc(4 * n), logits = T.malloc(4 * V * n);
+                T.i32.set(Array.from({ length: n }, (_, i) => 1 + (i * 37) % (V - 1)), toks >>> 2);
+                if (X.trit_ctx_decode(c, toks, n, logits, 2)) throw new Error(T.lastError());   // all logits
+                const bits = Array.from(new Uint32Array(T.memory.buffer, logits, V * n));
+                const res = { build: T.build, url, dot_add: X.trit_wasm_tl_dot_add(-1), bits };
+                X.trit_ctx_free(c); X.trit_model_free(m); T.close();
+                return res;
+            };
+            for (const url of models)
+                for (const [build, dotAdd] of [['relaxed', true], ['relaxed', false], ['simd', false]]) out.runs.push(await run(build, dotAdd, url));
+            return out;
+        }, MODELS);
+        assert.equal(r.kat, true, 'chromium computes i32x4.relaxed_dot_i8x16_i7x16_add_s right (the known-answer test)');
+        for (const url of MODELS) {
+            const [on, off, simd] = r.runs.filter(x => x.url === url);
+            assert.deepEqual([on.build, on.dot_add, off.dot_add, simd.build, simd.dot_add], ['relaxed', 1, 0, 'simd', -1], url);
+            assert.ok(on.bits.length > 1000 && on.bits.some(v => v !== 0), `${url}: logits`);
+            assert.ok(on.bits.every((v, i) => v === off.bits[i]), `${url}: dot-add on == off, bit for bit`);
+            assert.ok(on.bits.every((v, i) => v === simd.bits[i]), `${url}: relaxed == simd build, bit for bit`);
+        }
+        assert.ok(!b.logs.some(l => l.startsWith('[pageerror]')), b.logs.join('\n'));
+    } finally {
+        await b.close();
+        await srv.close();
+    }
+});
