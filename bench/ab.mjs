@@ -5,63 +5,103 @@
 //
 //   node --experimental-wasm-relaxed-simd bench/ab.mjs --model build/bench/2b.tq2_0.gguf \
 //        --a /tmp/old.wasm --b build/wasm/trit-relaxed.wasm [--tokens 24] [--k 4] [--rounds 6]
+//        [--a-dot-add 0|1] [--b-dot-add 0|1] [--browser]
 //
 // Both builds load the model (two copies in memory). Per round: one decode step on A, one on B, ...
 // (--tokens each), then a K-token verification (all logits, rolled back) on A and on B. Prints the
 // median per-step times and B/A, and the same as JSON on the last line. Nothing asserts timings.
+// --a / --b: a .wasm path or a build name (relaxed, simd, ...). --x-dot-add: the relaxed build's
+// dot-add batch kernel off / on (default: js/wasm.mjs's known-answer test; never 1 in Node 20, whose
+// baseline tier computes it wrongly). --browser: the same in headless chromium (its page, one thread;
+// paths are served from 127.0.0.1).
+import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { arg, median } from './lib.mjs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { arg } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { loadTrit } = await import(path.join(ROOT, 'js', 'wasm.mjs'));
 const model = arg('--model'), files = { a: arg('--a'), b: arg('--b') };
 if (!model || !files.a || !files.b) {
-    process.stderr.write('usage: bench/ab.mjs --model F.gguf --a A.wasm --b B.wasm [--tokens N] [--k K] [--rounds R]\n');
+    process.stderr.write('usage: bench/ab.mjs --model F.gguf --a A.wasm|BUILD --b B.wasm|BUILD [--tokens N] [--k K] [--rounds R] [--a-dot-add 0|1] [--b-dot-add 0|1] [--browser]\n');
     process.exit(2);
 }
-const tokens = Number(arg('--tokens', '24')), K = Number(arg('--k', '4')), rounds = Number(arg('--rounds', '6'));
-const now = () => performance.now();
+const flag = name => { const v = arg(name); return v === undefined ? undefined : v === '1'; };
 
-async function open(file) {
-    const T = await loadTrit({ url: path.resolve(file), threads: 1 });
-    const X = T.exports;
-    const buf = T.readModelFile(model);
-    const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
-    if (!m) throw new Error(`${file}: load: ${T.lastError()}`);
-    const c = X.trit_wasm_ctx_init(m, 512, 64, 0) >>> 0;
-    if (!c) throw new Error(`${file}: ctx: ${T.lastError()}`);
-    T.attachPool(c);
-    const logits = T.malloc(4 * 32000 * 16 * 2);
-    const toks = T.malloc(4 * 64);
-    T.i32.set(Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % 31000)), toks >>> 2);
-    const run = (n, mode) => { if (X.trit_ctx_decode(c, toks, n, logits, mode)) throw new Error(`decode: ${T.lastError()}`); };
-    run(8, 1);   // a short prompt, and the engine's tier-up
-    return { X, c, run };
-}
-
-const E = { a: await open(files.a), b: await open(files.b) };
-const t = { a: { decode: [], verify: [] }, b: { decode: [], verify: [] } };
-for (let r = 0; r < rounds; r++) {
-    for (const k of ['a', 'b']) E[k].X.trit_ctx_truncate(E[k].c, 8);
-    for (let i = 0; i < tokens / rounds; i++)
-        for (const k of (i % 2 ? ['b', 'a'] : ['a', 'b'])) {
-            const s = now();
-            E[k].run(1, 1);
-            t[k].decode.push(now() - s);
+/** The A/B itself; self-contained so that it also runs (serialized) in a page. o: { base (URL of the
+ * repo root), model (path or URL), a, b ({ build } or { url }, dotAdd), tokens, K, rounds } */
+async function abCore(o) {
+    const { loadTrit } = await import(o.base + 'js/wasm.mjs');
+    const now = () => performance.now();
+    const median = v => { const s = [...v].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+    const open = async side => {
+        const T = await loadTrit({ ...side.load, threads: 1, dotAdd: side.dotAdd });
+        const X = T.exports;
+        const buf = T._fs ? T.readModelFile(o.model) : await T.fetchModel(o.model);
+        const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
+        if (!m) throw new Error(`${side.name}: load: ${T.lastError()}`);
+        const c = X.trit_wasm_ctx_init(m, 512, 64, 0) >>> 0;
+        if (!c) throw new Error(`${side.name}: ctx: ${T.lastError()}`);
+        T.attachPool(c);
+        const V = X.trit_model_n_vocab(m);
+        const logits = T.malloc(4 * V * 16 * 2);
+        const toks = T.malloc(4 * 64);
+        T.i32.set(Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1))), toks >>> 2);
+        const run = (n, mode) => { if (X.trit_ctx_decode(c, toks, n, logits, mode)) throw new Error(`decode: ${T.lastError()}`); };
+        run(8, 1);   // a short prompt, and the engine's tier-up
+        return { X, c, run, build: T.build, dotAdd: X.trit_wasm_tl_dot_add ? X.trit_wasm_tl_dot_add(-1) : null };
+    };
+    const E = { a: await open(o.a), b: await open(o.b) };
+    const t = { a: { decode: [], verify: [] }, b: { decode: [], verify: [] } };
+    for (let r = 0; r < o.rounds; r++) {
+        for (const k of ['a', 'b']) E[k].X.trit_ctx_truncate(E[k].c, 8);
+        for (let i = 0; i < o.tokens / o.rounds; i++)
+            for (const k of (i % 2 ? ['b', 'a'] : ['a', 'b'])) {
+                const s = now();
+                E[k].run(1, 1);
+                t[k].decode.push(now() - s);
+            }
+        for (const k of (r % 2 ? ['b', 'a'] : ['a', 'b'])) {
+            const pos = E[k].X.trit_ctx_pos(E[k].c), s = now();
+            E[k].run(o.K, 2);
+            t[k].verify.push(now() - s);
+            E[k].X.trit_ctx_truncate(E[k].c, pos);
         }
-    for (const k of (r % 2 ? ['b', 'a'] : ['a', 'b'])) {
-        const pos = E[k].X.trit_ctx_pos(E[k].c), s = now();
-        E[k].run(K, 2);
-        t[k].verify.push(now() - s);
-        E[k].X.trit_ctx_truncate(E[k].c, pos);
     }
+    const out = { a_build: E.a.build, a_dot_add: E.a.dotAdd, b_build: E.b.build, b_dot_add: E.b.dotAdd };
+    for (const k of ['a', 'b']) out[k + '_ms'] = { decode: median(t[k].decode), verify: median(t[k].verify) };
+    return out;
 }
-const out = { model: path.basename(model), a: files.a, b: files.b, tokens, K, rounds };
-for (const k of ['a', 'b']) out[k + '_ms'] = { decode: median(t[k].decode), verify: median(t[k].verify) };
+
+const side = (name, f, dotAdd) => ({ name, dotAdd, load: /\.wasm$/.test(f) ? { url: f } : { build: f } });
+const o = { tokens: Number(arg('--tokens', '24')), K: Number(arg('--k', '4')), rounds: Number(arg('--rounds', '6')) };
+let res;
+if (process.argv.includes('--browser')) {
+    const { startServer, launchChromium } = await import(pathToFileURL(path.join(ROOT, 'tests/browser/lib.mjs')).href);
+    const url = p => { const r = path.relative(ROOT, path.resolve(p)); if (r.startsWith('..')) throw new Error(`${p}: not inside the repository`); return '/' + r; };
+    const srv = await startServer({ root: ROOT });
+    const b = await launchChromium({ timeout: 1800e3 });
+    try {
+        fs.mkdirSync(path.join(ROOT, 'build', 'bench'), { recursive: true });
+        fs.writeFileSync(path.join(ROOT, 'build', 'bench', 'measure.html'), '<!doctype html><meta charset="utf-8"><title>bench</title>');
+        await b.page.goto(`${srv.url}/build/bench/measure.html`);
+        const sideUrl = (n, f, d) => { const s = side(n, f, d); if (s.load.url) s.load.url = srv.url + url(f); return s; };
+        res = await b.page.evaluate(`(${abCore.toString()})(${JSON.stringify({ ...o, base: srv.url + '/', model: srv.url + url(model),
+            a: sideUrl('a', files.a, flag('--a-dot-add')), b: sideUrl('b', files.b, flag('--b-dot-add')) })})`);
+        res.engine = `chromium ${b.browser ? b.browser.version() : ''}`;
+    } finally {
+        await b.close();
+        await srv.close();
+    }
+} else {
+    const abs = f => (/\.wasm$/.test(f) ? path.resolve(f) : f);
+    res = await abCore({ ...o, base: pathToFileURL(ROOT + '/').href, model,
+        a: side('a', abs(files.a), flag('--a-dot-add')), b: side('b', abs(files.b), flag('--b-dot-add')) });
+    res.engine = `node ${process.version}`;
+}
+const out = { model: path.basename(model), a: files.a, b: files.b, tokens: o.tokens, K: o.K, rounds: o.rounds, ...res };
 out.b_over_a = { decode: out.b_ms.decode / out.a_ms.decode, verify: out.b_ms.verify / out.a_ms.verify };
 out.verify_rel = { a: out.a_ms.verify / out.a_ms.decode, b: out.b_ms.verify / out.b_ms.decode };
-console.log(`${out.model}: decode ms A ${out.a_ms.decode.toFixed(1)} B ${out.b_ms.decode.toFixed(1)} (B/A ${out.b_over_a.decode.toFixed(3)}); ` +
-    `verify K=${K} ms A ${out.a_ms.verify.toFixed(1)} B ${out.b_ms.verify.toFixed(1)} (B/A ${out.b_over_a.verify.toFixed(3)}); ` +
-    `K=${K}/decode A ${out.verify_rel.a.toFixed(2)} B ${out.verify_rel.b.toFixed(2)}`);
+console.log(`${out.model} (${out.engine}): decode ms A ${out.a_ms.decode.toFixed(1)} B ${out.b_ms.decode.toFixed(1)} (B/A ${out.b_over_a.decode.toFixed(3)}); ` +
+    `verify K=${o.K} ms A ${out.a_ms.verify.toFixed(1)} B ${out.b_ms.verify.toFixed(1)} (B/A ${out.b_over_a.verify.toFixed(3)}); ` +
+    `K=${o.K}/decode A ${out.verify_rel.a.toFixed(2)} B ${out.verify_rel.b.toFixed(2)}`);
 console.log(JSON.stringify(out));

@@ -26,12 +26,15 @@ const ROOT = path.resolve(HERE, '..');
 
 const now = () => performance.now();
 
+// TRIT_DOT_ADD=0|1: the relaxed build's dot-add batch kernel off / on (default: js/wasm.mjs's known-answer test)
+const dotAddEnv = () => (process.env.TRIT_DOT_ADD === undefined ? undefined : process.env.TRIT_DOT_ADD === '1');
+
 // ---- child: one model on one wasm build (the measurement itself is bench/measure.mjs) ------------
 
 async function child() {
     const { loadTrit } = await import(path.join(ROOT, 'js', 'wasm.mjs'));
     const file = arg('--model'), build = arg('--build'), threads = Number(arg('--threads', '1'));
-    const T = await loadTrit({ build, threads });
+    const T = await loadTrit({ build, threads, dotAdd: dotAddEnv() });
     // TRIT_TL_DOT_MIN=N: batches of >= N tokens take the dot-product kernel (99: the table lookups only)
     const out = await measureModel(T, file, PLAN[build === 'scalar' ? 'slow' : 'fast'], { dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0 });
     T.close();
@@ -74,7 +77,7 @@ async function browserSession(modelsDir) {
     const run = async (file, build, threads) => {
         const model = srv.url + (inRoot ? '/' + path.relative(ROOT, file) : '/models/' + path.basename(file));
         const args = { worker: `${srv.url}/bench/measure-worker.mjs`, build, threads, model, plan: PLAN[build === 'scalar' ? 'slow' : 'fast'],
-            dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0 };
+            dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0, dotAdd: dotAddEnv() };
         try {
             const r = await b.page.evaluate(a => new Promise(resolve => {
                 const w = new Worker(a.worker, { type: 'module' });

@@ -85,7 +85,8 @@ export async function measureModel(T, model, plan, { dotMin } = {}) {
     const bw = Math.max(bw0, stream());
     const decodeTps = 1 / medianS;
     const out = {
-        build: T.build, threads: T.threads, tl_dot_min: X.trit_wasm_tl_dot_min ? X.trit_wasm_tl_dot_min(0) : null, load_s: loadMs / 1e3, file_bytes: buf.size,
+        build: T.build, threads: T.threads, tl_dot_min: X.trit_wasm_tl_dot_min ? X.trit_wasm_tl_dot_min(0) : null,
+        dot_add: X.trit_wasm_tl_dot_add ? X.trit_wasm_tl_dot_add(-1) : null, load_s: loadMs / 1e3, file_bytes: buf.size,
         weight_bytes_per_token: weightBytes, kv_bytes: KV_BYTES(info, N_CTX), peak_bytes: T.memory.buffer.byteLength,
         prefill_tokens: plan.prompt, prefill_tok_s: plan.prompt / prefillS,
         decode_tokens: plan.decode, decode_tok_s: decodeTps, decode_mean_tok_s: plan.decode / decodeS,

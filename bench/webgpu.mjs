@@ -8,7 +8,8 @@
 // with the npm `webgpu` package), models: the oracle's tiny TQ2_0/TQ1_0 files, the generated I2_S
 // model (tests/webgpu/make_models.py) and every build/bench/*.gguf (the wasm bench's real shapes).
 // SwiftShader (what a machine without a GPU gets) proves correctness only: its numbers are CPU
-// emulation. On a machine with a GPU and its Vulkan driver, run the same benchmark in Node with:
+// emulation, and models over 64 MB (the real shapes) are skipped on it (recorded as `skipped`): on this
+// host they took many minutes each inside `make bench`. On a machine with a GPU and its Vulkan driver, run the same benchmark in Node with:
 //   npm ci && make wasm && node bench/webgpu.mjs --node --model path/to/model.gguf
 // (without the VK_ICD_FILENAMES override mk/webgpu.mk sets, so Dawn picks the real driver).
 import fs from 'node:fs';
@@ -22,16 +23,20 @@ const ORACLE = process.env.TRIT_ORACLE || path.resolve(ROOT, '../shared/oracle')
  * a: { base (URL or file URL prefix of the repo), model (URL or path), prefill, decode, seconds, lanes, node } */
 async function benchModel(a) {
     const { loadTrit } = await import(a.base + 'js/wasm.mjs');
-    const { WebGPUForward, requestAdapter, describeAdapter } = await import(a.base + 'js/webgpu/index.mjs');
+    const { WebGPUForward, requestAdapter, describeAdapter, isCpuAdapter } = await import(a.base + 'js/webgpu/index.mjs');
     const now = () => performance.now();
+    const adapter = await requestAdapter();
+    if (!adapter) return { error: 'no WebGPU adapter' };
+    // a software adapter (SwiftShader: CPU emulation, correctness only) would take many minutes on the
+    // wasm bench's real shapes and say nothing about GPUs: those run on a real adapter only
+    if (isCpuAdapter(adapter) && a.size > 64 * 2 ** 20)
+        return { adapter: describeAdapter(adapter), skipped: `software adapter: ${Math.round(a.size / 2 ** 20)} MB model skipped (real shapes run on a GPU)` };
     const T = await loadTrit();
     const t0 = now();
     const f = a.node ? T.readModelFile(a.model) : await T.fetchModel(a.model);
     const m = T.exports.trit_wasm_model_load(f.ptr, f.size) >>> 0;
     if (!m) throw new Error(`${a.model}: ${T.lastError()}`);
     const tLoad = now() - t0;
-    const adapter = await requestAdapter();
-    if (!adapter) return { error: 'no WebGPU adapter' };
     const nPre = a.prefill, nDec = a.decode;
     const g = await WebGPUForward.create(T, m, { adapter, nCtx: nPre + nDec + 64, lanes: a.lanes });
     const tUpload = now() - t0 - tLoad;
@@ -103,7 +108,7 @@ async function runNode(a) {
     const out = [];
     for (const model of a.models) {
         try {
-            out.push({ env: 'node', model: path.basename(model), ...await benchModel({ ...a, base: pathToFileURL(ROOT + '/').href, model, node: true }) });
+            out.push({ env: 'node', model: path.basename(model), ...await benchModel({ ...a, base: pathToFileURL(ROOT + '/').href, model, node: true, size: fs.statSync(model).size }) });
         } catch (e) {
             out.push({ env: 'node', model: path.basename(model), error: String(e && e.message || e) });
         }
@@ -130,7 +135,7 @@ async function runChromium(a) {
         await b.page.goto(`${srv.url}/build/webgpu/bench.html`);
         for (let i = 0; i < a.models.length; i++) {
             try {
-                const r = await b.page.evaluate(benchModel, { ...a, base: `${srv.url}/`, model: `${srv.url}${urls[i]}`, node: false });
+                const r = await b.page.evaluate(benchModel, { ...a, base: `${srv.url}/`, model: `${srv.url}${urls[i]}`, node: false, size: fs.statSync(a.models[i]).size });
                 out.push({ env: 'chromium', model: path.basename(a.models[i]), ...r });
             } catch (e) {
                 out.push({ env: 'chromium', model: path.basename(a.models[i]), error: String(e && e.message || e).split('\n')[0] });
@@ -155,6 +160,6 @@ const doc = {
 fs.writeFileSync(a.out, JSON.stringify(doc, null, 2) + '\n');
 const cols = ['env', 'model', 'adapter', 'prefill_tok_s', 'decode_tok_s', 'decode_logits_tok_s', 'verify_cost_vs_1', 'upload_ms'];
 console.log(cols.join(' | '));
-for (const r of results) console.log(cols.map(c => r.error && c === 'adapter' ? `error: ${r.error}` : typeof r[c] === 'object' ? JSON.stringify(r[c]) : r[c] ?? '').join(' | '));
+for (const r of results) console.log(cols.map(c => r.error && c === 'adapter' ? `error: ${r.error}` : r.skipped && c === 'prefill_tok_s' ? `skipped: ${r.skipped}` : typeof r[c] === 'object' ? JSON.stringify(r[c]) : r[c] ?? '').join(' | '));
 console.log(`wrote ${path.relative(process.cwd(), a.out)}`);
 process.exit(0);
