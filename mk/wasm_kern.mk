@@ -18,7 +18,7 @@ $(WASM_DIR)/test_kernels_relaxed.wasm: $(R_TEST_OBJ) $(WASM_DIR)/relaxed/test_ke
 	$(WASMLD19) -o $@ $^ $(R_TEST_LDFLAGS)
 
 .PHONY: test-kern-relaxed
-test-kern-relaxed: $(WASM_DIR)/test_kernels_relaxed.wasm wasm   ## kernel test in the relaxed-SIMD build (== scalar _ref), + chromium
+test-kern-relaxed: $(WASM_DIR)/test_kernels_relaxed.wasm wasm $(TEST_MODELS)   ## kernel test in the relaxed-SIMD build (== scalar _ref), + chromium
 	$(NODE) --no-warnings --experimental-wasm-relaxed-simd tests/wasm/run_wasi.mjs $<
 	TRIT_TEST_DOT_ADD=1 $(NODE) --no-warnings --experimental-wasm-relaxed-simd --no-liftoff tests/wasm/run_wasi.mjs $<
 	@test -d node_modules/playwright-core || { echo "test-kern-relaxed's browser part needs the dev dependencies: run npm ci"; exit 1; }
