@@ -1123,10 +1123,21 @@ INLINE v128_t q6_k_dot(const block_q6_K *b, const v128_t v[16], const block_q8_K
     return wasm_i32x4_sub(wasm_i32x4_add(acc0, acc1), wasm_i32x4_shl(corr, 5));
 }
 
-/* rows r..r+R-1 (R <= 4; missing rows repeat row r and are not stored) x token t */
+/* a tile's rows r..r+R-1 (R <= 4): row k of the tile, missing ones repeat row r (read, never stored) */
+INLINE const void *tile_row(const trit_mat *w, int32_t r, int R, int k) {
+    return w->data + (size_t)(r + (k < R ? k : 0)) * w->row_bytes;
+}
+/* lanes 0..R-1 of v -> y[t][r..r+R-1] */
+INLINE void store_rows(const trit_mat *w, v128_t v, int32_t r, int R, int32_t t, float *y) {
+    float o[4];
+    wasm_v128_store(o, v);
+    for (int k = 0; k < R; k++) y[(size_t)t * w->n_out + r + k] = o[k];
+}
+
+/* rows r..r+R-1 x token t */
 static void mm_q8_0_tile(const trit_mat *w, const block_q8_0 *act, int32_t nb, int32_t r, int R, int32_t t, float *y) {
     const block_q8_0 *x[4];
-    for (int k = 0; k < 4; k++) x[k] = (const block_q8_0 *)(w->data + (size_t)(r + (k < R ? k : 0)) * w->row_bytes);
+    for (int k = 0; k < 4; k++) x[k] = tile_row(w, r, R, k);
     const block_q8_0 *yb = act + (size_t)t * nb;
     v128_t sumf = wasm_f32x4_splat(0.0f);
     for (int32_t i = 0; i < nb; i++) {
@@ -1134,14 +1145,12 @@ static void mm_q8_0_tile(const trit_mat *w, const block_q8_0 *act, int32_t nb, i
         const v128_t dxy = wasm_f32x4_mul(f16x4(x[0][i].d, x[1][i].d, x[2][i].d, x[3][i].d), wasm_f32x4_splat(trit_fp16_to_fp32(yb[i].d)));
         sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(s), dxy));   /* sumf += (float)s * (dx * dy) */
     }
-    float o[4];
-    wasm_v128_store(o, sumf);
-    for (int k = 0; k < R; k++) y[(size_t)t * w->n_out + r + k] = o[k];
+    store_rows(w, sumf, r, R, t, y);
 }
 
 static void mm_q6_k_tile(const trit_mat *w, const block_q8_K *act, int32_t nb, int32_t r, int R, int32_t t, float *y) {
     const block_q6_K *x[4];
-    for (int k = 0; k < 4; k++) x[k] = (const block_q6_K *)(w->data + (size_t)(r + (k < R ? k : 0)) * w->row_bytes);
+    for (int k = 0; k < 4; k++) x[k] = tile_row(w, r, R, k);
     const block_q8_K *yb = act + (size_t)t * nb;
     v128_t sumf = wasm_f32x4_splat(0.0f);
     for (int32_t i = 0; i < nb; i++) {
@@ -1155,9 +1164,7 @@ static void mm_q6_k_tile(const trit_mat *w, const block_q8_K *act, int32_t nb, i
         /* sumf += d * y.d * (float)sum, as the reference */
         sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(dxy, wasm_f32x4_convert_i32x4(hsum4(s[0], s[1], s[2], s[3]))));
     }
-    float o[4];
-    wasm_v128_store(o, sumf);
-    for (int k = 0; k < R; k++) y[(size_t)t * w->n_out + r + k] = o[k];
+    store_rows(w, sumf, r, R, t, y);
 }
 
 static void mm_q8_q6(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
