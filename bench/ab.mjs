@@ -5,14 +5,15 @@
 //
 //   node --experimental-wasm-relaxed-simd bench/ab.mjs --model build/bench/2b.tq2_0.gguf \
 //        --a /tmp/old.wasm --b build/wasm/trit-relaxed.wasm [--tokens 24] [--k 4] [--rounds 6]
-//        [--a-dot-add 0|1] [--b-dot-add 0|1] [--browser]
+//        [--a-dot-add 0|1] [--b-dot-add 0|1] [--a-dot-min N] [--b-dot-min N] [--browser]
 //
 // Both builds load the model (two copies in memory). Per round: one decode step on A, one on B, ...
 // (--tokens each), then a K-token verification (all logits, rolled back) on A and on B. Prints the
 // median per-step times and B/A, and the same as JSON on the last line. Nothing asserts timings.
 // --a / --b: a .wasm path or a build name (relaxed, simd, ...). --x-dot-add: the relaxed build's
 // dot-add batch kernel off / on (default: js/wasm.mjs's known-answer test; never 1 in Node 20, whose
-// baseline tier computes it wrongly). --browser: the same in headless chromium (its page, one thread;
+// baseline tier computes it wrongly). --x-dot-min N: batches of >= N tokens take the dot kernel
+// (trit_wasm_tl_dot_min; default the build's). --browser: the same in headless chromium (its page, one thread;
 // paths are served from 127.0.0.1).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,6 +37,7 @@ async function abCore(o) {
     const open = async side => {
         const T = await loadTrit({ ...side.load, threads: 1, dotAdd: side.dotAdd });
         const X = T.exports;
+        if (side.dotMin) X.trit_wasm_tl_dot_min(side.dotMin);
         const buf = T._fs ? T.readModelFile(o.model) : await T.fetchModel(o.model);
         const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
         if (!m) throw new Error(`${side.name}: load: ${T.lastError()}`);
@@ -72,7 +74,7 @@ async function abCore(o) {
     return out;
 }
 
-const side = (name, f, dotAdd) => ({ name, dotAdd, load: /\.wasm$/.test(f) ? { url: f } : { build: f } });
+const side = (name, f, dotAdd) => ({ name, dotAdd, dotMin: Number(arg(`--${name}-dot-min`, '0')), load: /\.wasm$/.test(f) ? { url: f } : { build: f } });
 const o = { tokens: Number(arg('--tokens', '24')), K: Number(arg('--k', '4')), rounds: Number(arg('--rounds', '6')) };
 let res;
 if (process.argv.includes('--browser')) {
