@@ -6,7 +6,7 @@ BENCH_DIR := build/bench
 BENCH_SHAPES ?= 700m 2b
 BENCH_NATIVE_CFLAGS := $(CFLAGS_COMMON) -O3 -march=native
 
-.PHONY: bench bench-wasm bench-models bench-peers bench-peers-models
+.PHONY: bench bench-wasm bench-chromium bench-models bench-peers bench-peers-models
 
 bench-models: tools/gguf_writer.py bench/make_models.py     ## the benchmark's random GGUF models (build/bench)
 	$(PY) bench/make_models.py $(BENCH_DIR) $(BENCH_SHAPES)
@@ -24,6 +24,12 @@ bench: bench-wasm bench-spec bench-webgpu bench-peers            ## all benchmar
 
 bench-wasm: wasm $(BENCH_DIR)/trit_bench_native bench-models   ## builds x shapes x formats: bench/results.json + a table
 	$(NODE) bench/bench.mjs --models $(BENCH_DIR) --out bench/results.json $(BENCH_ARGS)
+
+# the same measurement in headless chromium (its V8; the relaxed build's dot-add kernel is on there), the
+# SIMD builds on the TQ2_0 and I2_S models: bench/results-chromium.json (~1.5 min; not in `make bench`,
+# which stays within its 15 minutes)
+bench-chromium: wasm bench-models $(NPM_STAMP)   ## wasm builds in headless chromium: bench/results-chromium.json
+	$(NODE) bench/bench.mjs --browser --models $(BENCH_DIR) --types tq2_0,i2_s --builds simd,relaxed,relaxed-mt --out bench/results-chromium.json $(BENCH_ARGS)
 
 # make bench-peers: node-llama-cpp (native llama.cpp) and @wllama/wllama (llama.cpp in wasm, headless chromium)
 # on the same random models, then our relaxed / relaxed-mt builds on the same files in the same run:
