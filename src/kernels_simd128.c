@@ -1070,15 +1070,9 @@ INLINE v128_t f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
 
 /* Q8_0 x Q8_0: block sums of 4 rows for one activation block, as i32x4 (lane = row) */
 INLINE v128_t q8_0_sums4(const block_q8_0 *const *x, int32_t i, const block_q8_0 *yb) {
-    v128_t s[4];
-    const v128_t y0 = wasm_i16x8_load8x8(yb->qs), y1 = wasm_i16x8_load8x8(yb->qs + 8);
-    const v128_t y2 = wasm_i16x8_load8x8(yb->qs + 16), y3 = wasm_i16x8_load8x8(yb->qs + 24);
-    for (int k = 0; k < 4; k++) {
-        const int8_t *q = x[k][i].qs;
-        const v128_t a = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q), y0), wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q + 8), y1));
-        const v128_t b = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q + 16), y2), wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(q + 24), y3));
-        s[k] = wasm_i32x4_add(a, b);
-    }
+    v128_t y[4], s[4];   /* the activations sign-extended once for the 4 rows */
+    for (int v = 0; v < 4; v++) y[v] = wasm_i16x8_load8x8(yb->qs + 8 * v);
+    for (int k = 0; k < 4; k++) s[k] = dot_i16(y, x[k][i].qs, 4);
     return hsum4(s[0], s[1], s[2], s[3]);
 }
 
