@@ -15,10 +15,9 @@
 // baseline tier computes it wrongly). --x-dot-min N: batches of >= N tokens take the dot kernel
 // (trit_wasm_tl_dot_min; default the build's). --browser: the same in headless chromium (its page, one thread;
 // paths are served from 127.0.0.1).
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { arg } from './lib.mjs';
+import { arg, benchPage } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const model = arg('--model'), files = { a: arg('--a'), b: arg('--b') };
@@ -32,8 +31,8 @@ const flag = name => { const v = arg(name); return v === undefined ? undefined :
  * repo root), model (path or URL), a, b ({ build } or { url }, dotAdd), tokens, K, rounds } */
 async function abCore(o) {
     const { loadTrit } = await import(o.base + 'js/wasm.mjs');
+    const { median } = await import(o.base + 'bench/lib.mjs');
     const now = () => performance.now();
-    const median = v => { const s = [...v].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
     const open = async side => {
         const T = await loadTrit({ ...side.load, threads: 1, dotAdd: side.dotAdd });
         const X = T.exports;
@@ -78,21 +77,15 @@ const side = (name, f, dotAdd) => ({ name, dotAdd, dotMin: Number(arg(`--${name}
 const o = { tokens: Number(arg('--tokens', '24')), K: Number(arg('--k', '4')), rounds: Number(arg('--rounds', '6')) };
 let res;
 if (process.argv.includes('--browser')) {
-    const { startServer, launchChromium } = await import(pathToFileURL(path.join(ROOT, 'tests/browser/lib.mjs')).href);
     const url = p => { const r = path.relative(ROOT, path.resolve(p)); if (r.startsWith('..')) throw new Error(`${p}: not inside the repository`); return '/' + r; };
-    const srv = await startServer({ root: ROOT });
-    const b = await launchChromium({ timeout: 1800e3 });
+    const sideUrl = (n, f, d) => { const s = side(n, f, d); if (s.load.url) s.load.url = b.url + url(f); return s; };
+    const b = await benchPage();
     try {
-        fs.mkdirSync(path.join(ROOT, 'build', 'bench'), { recursive: true });
-        fs.writeFileSync(path.join(ROOT, 'build', 'bench', 'measure.html'), '<!doctype html><meta charset="utf-8"><title>bench</title>');
-        await b.page.goto(`${srv.url}/build/bench/measure.html`);
-        const sideUrl = (n, f, d) => { const s = side(n, f, d); if (s.load.url) s.load.url = srv.url + url(f); return s; };
-        res = await b.page.evaluate(`(${abCore.toString()})(${JSON.stringify({ ...o, base: srv.url + '/', model: srv.url + url(model),
+        res = await b.page.evaluate(`(${abCore.toString()})(${JSON.stringify({ ...o, base: b.url + '/', model: b.url + url(model),
             a: sideUrl('a', files.a, flag('--a-dot-add')), b: sideUrl('b', files.b, flag('--b-dot-add')) })})`);
-        res.engine = `chromium ${b.browser ? b.browser.version() : ''}`;
+        res.engine = `chromium ${b.version || ''}`;
     } finally {
         await b.close();
-        await srv.close();
     }
 } else {
     const abs = f => (/\.wasm$/.test(f) ? path.resolve(f) : f);

@@ -17,8 +17,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { arg } from './lib.mjs';
+import { fileURLToPath } from 'node:url';
+import { arg, benchPage } from './lib.mjs';
 import { N_CTX, PLAN, measureModel } from './measure.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -65,18 +65,12 @@ function runChild(file, build, threads) {
 // from 127.0.0.1 with COOP/COEP (cross-origin isolated: the -mt builds get their threads), one fresh
 // Worker (own wasm memory) per run. The engine is chromium's V8, newer than Node's.
 async function browserSession(modelsDir) {
-    const { startServer, launchChromium } = await import(pathToFileURL(path.join(ROOT, 'tests/browser/lib.mjs')).href);
     const inRoot = modelsDir.startsWith(ROOT + path.sep);
-    const srv = await startServer({ root: ROOT, mounts: inRoot ? {} : { '/models/': modelsDir } });
-    const b = await launchChromium({ timeout: 1800e3 });
-    fs.mkdirSync(path.join(ROOT, 'build', 'bench'), { recursive: true });
-    fs.writeFileSync(path.join(ROOT, 'build', 'bench', 'measure.html'), '<!doctype html><meta charset="utf-8"><title>bench</title>');
-    await b.page.goto(`${srv.url}/build/bench/measure.html`);
-    const version = b.browser ? b.browser.version() : null;
+    const b = await benchPage(inRoot ? {} : { '/models/': modelsDir });
     const isolated = await b.page.evaluate(() => self.crossOriginIsolated);
     const run = async (file, build, threads) => {
-        const model = srv.url + (inRoot ? '/' + path.relative(ROOT, file) : '/models/' + path.basename(file));
-        const args = { worker: `${srv.url}/bench/measure-worker.mjs`, build, threads, model, plan: PLAN[build === 'scalar' ? 'slow' : 'fast'],
+        const model = b.url + (inRoot ? '/' + path.relative(ROOT, file) : '/models/' + path.basename(file));
+        const args = { worker: `${b.url}/bench/measure-worker.mjs`, build, threads, model, plan: PLAN[build === 'scalar' ? 'slow' : 'fast'],
             dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0, dotAdd: dotAddEnv() };
         try {
             const r = await b.page.evaluate(a => new Promise(resolve => {
@@ -90,7 +84,7 @@ async function browserSession(modelsDir) {
             return { error: String(e && e.message || e).split('\n')[0] };
         }
     };
-    return { run, info: { chromium: version, cross_origin_isolated: isolated }, close: async () => { await b.close(); await srv.close(); } };
+    return { run, info: { chromium: b.version, cross_origin_isolated: isolated }, close: b.close };
 }
 
 function fmt(x, d = 2) { return x === undefined || x === null || Number.isNaN(x) ? '-' : Number(x).toFixed(d); }

@@ -17,8 +17,9 @@ export const PLAN = {
 };
 
 const KV_BYTES = (hp, nCtx) => 2 * hp.n_layer * nCtx * hp.n_head_kv * hp.head_dim * 2;   // F16 K and V
+import { median } from './lib.mjs';
+
 const now = () => performance.now();
-const median = v => { const s = [...v].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 
 function modelInfo(T, m) {
     const p = T.malloc(24 * 4);
