@@ -28,16 +28,12 @@ static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return (uint32_t)(rng >> 16); }
 static float frnd(void) { return (float)rnd() / 4294967296.0f * 2.0f - 1.0f; }
 
+/* bytes of one row: quant.c's sizes (tt_nbytes of a 1-row tensor; I2_S without its per-tensor trailer) */
 static size_t row_bytes(uint32_t type, int32_t n_in) {
-    switch (type) {
-    case TT_TQ2_0: return (size_t)(n_in / QK_K) * sizeof(block_tq2_0);
-    case TT_TQ1_0: return (size_t)(n_in / QK_K) * sizeof(block_tq1_0);
-    case TT_F16: return (size_t)n_in * 2;
-    case TT_F32: return (size_t)n_in * 4;
-    case TT_Q8_0: return (size_t)(n_in / QK8_0) * sizeof(block_q8_0);
-    case TT_Q6_K: return (size_t)(n_in / QK_K) * sizeof(block_q6_K);
-    default: return (size_t)n_in / 4;   /* I2_S */
-    }
+    if (type == TT_I2_S) return (size_t)n_in / 4;
+    const int64_t ne[4] = {n_in, 1, 1, 1};
+    const char *err = NULL;
+    return (size_t)tt_nbytes(type, ne, &err);
 }
 
 /* TRIT_TEST_DOT_ADD=1 (relaxed build, run with node --no-liftoff: Node 20's baseline tier computes the
