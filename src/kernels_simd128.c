@@ -686,19 +686,20 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
                 tl_row_scales((const uint16_t *)(g + 64 * TL_ROWS), xd);
                 for (int t = 0; t < T; t += TLD_PAR) {
                     const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
-                    const uint8_t *ap[TLD_PAR];
                     v128_t si[TLD_PAR][4];
                     for (int p = 0; p < np; p++) {
-                        const block_q8_K *ab = a + (size_t)(t0 + t + p) * nb + b;
-                        const int32_t asum = q8k_block_sum(ab);
+                        const int32_t asum = q8k_block_sum(a + (size_t)(t0 + t + p) * nb + b);
                         for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
-                        ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
                     }
-                    if (DOT_ADD) {
+                    if (DOT_ADD) {   /* the activations themselves */
                         const int8_t *aq[TLD_PAR];
                         for (int p = 0; p < np; p++) aq[p] = a[(size_t)(t0 + t + p) * nb + b].qs;
                         tld_dot4_n(cw, aq, np, 64, si);
-                    } else tld_dot_n(cw, ap, np, 64, si);
+                    } else {         /* their splatted pairs */
+                        const uint8_t *ap[TLD_PAR];
+                        for (int p = 0; p < np; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_K * 2;
+                        tld_dot_n(cw, ap, np, 64, si);
+                    }
                     for (int p = 0; p < np; p++) {
                         const v128_t yd = wasm_f32x4_splat(a[(size_t)(t0 + t + p) * nb + b].d);
                         for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
@@ -724,11 +725,11 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
                         const int8_t *aq[TLD_PAR];
                         for (int p = 0; p < np; p++) aq[p] = q + (size_t)(t0 + t + p) * n + (size_t)b * QK_I2_S;
                         tld_dot4_n(cw, aq, np, 32, si[s] + t);
-                        continue;
+                    } else {
+                        const uint8_t *ap[TLD_PAR];
+                        for (int p = 0; p < np; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
+                        tld_dot_n(cw, ap, np, 32, si[s] + t);
                     }
-                    const uint8_t *ap[TLD_PAR];
-                    for (int p = 0; p < np; p++) ap[p] = pairs + (size_t)(t0 + t + p) * pb + (size_t)b * QK_I2_S * 2;
-                    tld_dot_n(cw, ap, np, 32, si[s] + t);
                 }
             }
         for (int s = 0; s < NS; s++)
