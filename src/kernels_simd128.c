@@ -828,6 +828,18 @@ void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) {
 
 #define F16_XSCALE 0x1p56f
 
+/* acc + a * b where the product a * b is exact (every F16 and attention product here is one of two
+ * halves, scaled by powers of two; F32's are floats in double lanes): fused or not, the one rounding is
+ * the add's, so the relaxed build's f32x4.relaxed_madd (x86 vfmadd231ps where the engine has FMA3, else
+ * mul + add) gives the reference's bits and saves the multiply. */
+#ifdef __wasm_relaxed_simd__
+#define MADD_F32(acc, a, b) wasm_f32x4_relaxed_madd(a, b, acc)
+#define MADD_F64(acc, a, b) wasm_f64x2_relaxed_madd(a, b, acc)
+#else
+#define MADD_F32(acc, a, b) wasm_f32x4_add(acc, wasm_f32x4_mul(a, b))
+#define MADD_F64(acc, a, b) wasm_f64x2_add(acc, wasm_f64x2_mul(a, b))
+#endif
+
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out) {
     for (int32_t i = 0; i < n; i++) out[i] = trit_fp16_to_fp32(a16[i]) * F16_XSCALE;
 }
@@ -875,8 +887,8 @@ INLINE void float_cols(const int f16, const int exact, const trit_mat *w, const 
             v128_t xl = wasm_v128_load(xt), xh = wasm_v128_load(xt + 4);
             if (f16 && exact) { xl = wasm_f32x4_mul(xl, wasm_f32x4_splat(0x1p-112f)); xh = wasm_f32x4_mul(xh, wasm_f32x4_splat(0x1p-112f)); }
             for (int i = 0; i < R; i++) {
-                acc[i * T + t][0] = wasm_f32x4_add(acc[i * T + t][0], wasm_f32x4_mul(wl[i], xl));
-                acc[i * T + t][1] = wasm_f32x4_add(acc[i * T + t][1], wasm_f32x4_mul(wh[i], xh));
+                acc[i * T + t][0] = MADD_F32(acc[i * T + t][0], wl[i], xl);
+                acc[i * T + t][1] = MADD_F32(acc[i * T + t][1], wh[i], xh);
             }
         }
     }
@@ -896,8 +908,8 @@ static void f16_cols_mixed(const trit_mat *w, const float *xs, int32_t n, int32_
                 const float *xt = xs + (size_t)(t0 + t) * n + c;
                 v128_t xl = wasm_v128_load(xt), xh = wasm_v128_load(xt + 4);
                 if (exact) { xl = wasm_f32x4_mul(xl, s112); xh = wasm_f32x4_mul(xh, s112); }
-                acc[i * T + t][0] = wasm_f32x4_add(acc[i * T + t][0], wasm_f32x4_mul(wl, xl));
-                acc[i * T + t][1] = wasm_f32x4_add(acc[i * T + t][1], wasm_f32x4_mul(wh, xh));
+                acc[i * T + t][0] = MADD_F32(acc[i * T + t][0], wl, xl);
+                acc[i * T + t][1] = MADD_F32(acc[i * T + t][1], wh, xh);
             }
         }
 }
@@ -949,7 +961,7 @@ INLINE void mm_f32_tile(const trit_mat *w, const float *xs, int32_t n, int32_t r
                 wd[2 * h + 1] = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
             }
             for (int t = 0; t < T; t++)
-                for (int k = 0; k < 4; k++) acc[i * T + t][k] = wasm_f64x2_add(acc[i * T + t][k], wasm_f64x2_mul(wd[k], xd[t][k]));
+                for (int k = 0; k < 4; k++) acc[i * T + t][k] = MADD_F64(acc[i * T + t][k], wd[k], xd[t][k]);
         }
     }
     for (int i = 0; i < R; i++)
@@ -1016,8 +1028,8 @@ int simd128_attn_qk(const attn_args *a) {
                 else { const float *kj = (const float *)a->k + (size_t)j * a->row + c; kl = wasm_v128_load(kj); kh = wasm_v128_load(kj + 4); }
                 for (int g = 0; g < Gn; g++) {
                     const float *qg = qq + (size_t)(g0 + g) * hd + c;
-                    acc[g][0] = wasm_f32x4_add(acc[g][0], wasm_f32x4_mul(wasm_v128_load(qg), kl));
-                    acc[g][1] = wasm_f32x4_add(acc[g][1], wasm_f32x4_mul(wasm_v128_load(qg + 4), kh));
+                    acc[g][0] = MADD_F32(acc[g][0], wasm_v128_load(qg), kl);
+                    acc[g][1] = MADD_F32(acc[g][1], wasm_v128_load(qg + 4), kh);
                 }
             }
             for (int g = 0; g < Gn; g++) a->scores[(size_t)(g0 + g) * n_kv + j] = fsum(acc[g][0], acc[g][1]) * back * a->kq_scale;
@@ -1044,8 +1056,8 @@ int simd128_attn_pv(const attn_args *a) {
                 const float s = exact ? sl : sh;
                 for (int g = 0; g < Gn; g++) {
                     const v128_t p = wasm_f32x4_splat(a->scores[(size_t)(g0 + g) * n_kv + j] * s);
-                    acc[g][0] = wasm_f32x4_add(acc[g][0], wasm_f32x4_mul(p, vl));
-                    acc[g][1] = wasm_f32x4_add(acc[g][1], wasm_f32x4_mul(p, vh));
+                    acc[g][0] = MADD_F32(acc[g][0], p, vl);
+                    acc[g][1] = MADD_F32(acc[g][1], p, vh);
                 }
             }
             for (int g = 0; g < Gn; g++) {
