@@ -81,6 +81,37 @@ export function relaxedDotAddWorks() {
     return dotAddResult;
 }
 
+// Whether the engine's dot-add is also fast: engines lower it to one x86 vpdpbusd (AVX-VNNI; chromium 156
+// on this project's Sapphire Rapids host) or to a few instructions, where the TL4 layout decodes ~1.3x
+// slower than the table lookups (Node 20 with --no-liftoff). Times the two decode inner loops in the
+// module itself (trit_wasm_dot_add_probe: variant 0 lookups, 1 TL4 dot-adds, in cache), interleaved,
+// best of several calls after warm-up calls (so that tiering engines measure optimised code); TL4 must
+// take < 0.9x the lookups' time. A few ms, once per process.
+let dotAddFast = null;
+export function relaxedDotAddFast(ex) {
+    if (dotAddFast !== null) return dotAddFast;
+    if (!ex || !ex.trit_wasm_dot_add_probe) return false;
+    const now = () => performance.now();
+    let reps = 16;
+    for (let i = 0; i < 12; i++) { ex.trit_wasm_dot_add_probe(0, 4); ex.trit_wasm_dot_add_probe(1, 4); }
+    // ~1 ms a call (timers may be coarse: 0.1 ms in pages that are not cross-origin isolated)
+    for (let t = 0; t < 8; t++) {
+        const s = now();
+        ex.trit_wasm_dot_add_probe(0, reps);
+        if (now() - s > 0.5) break;
+        reps *= 2;
+    }
+    const best = [Infinity, Infinity];
+    for (let r = 0; r < 5; r++)
+        for (const v of r % 2 ? [1, 0] : [0, 1]) {
+            const s = now();
+            ex.trit_wasm_dot_add_probe(v, reps);
+            best[v] = Math.min(best[v], now() - s);
+        }
+    dotAddFast = best[1] < 0.9 * best[0];
+    return dotAddFast;
+}
+
 /** Shared wasm memory is available: Node, or a cross-origin-isolated page. */
 export function threadsSupported() {
     if (typeof SharedArrayBuffer === 'undefined') return false;
@@ -200,8 +231,10 @@ export function makeImports(getMemory, { args, write, memory } = {}) {
  *   (browser); opts.threads: threads for the matmuls (default 1; > 1 picks an -mt build and starts
  *   threads - 1 workers when shared memory is available, else runs single-threaded: see T.threads);
  * opts.args: argv for WASI test programs; opts.write(fd, bytes): their stdout/stderr.
- * opts.dotAdd: the relaxed build's dot-add batch kernel (src/kernels.h: tl_dot_add): default on where
- *   relaxedDotAddWorks() (chromium), off elsewhere (Node 20); true / false force it (tests, benchmarks).
+ * opts.dotAdd: the relaxed build's dot-add kernels (src/kernels.h: tl_dot_add; models loaded with it on
+ *   get the TL4 layout, decoded with dot-adds): default on where relaxedDotAddWorks() (chromium; Node 20
+ *   fails it) and relaxedDotAddFast() (the engine's dot-add beats the lookups: one x86 vpdpbusd),
+ *   off elsewhere; true / false force it (tests, benchmarks). Set before a model loads.
  */
 export async function loadTrit(opts = {}) {
     const threads = Math.max(1, opts.threads | 0 || 1);
@@ -222,10 +255,10 @@ export async function loadTrit(opts = {}) {
     const ex = instance.exports;
     memory = imported || ex.memory;
     if (ex._initialize) ex._initialize();
-    // the relaxed build's dot-add kernel variant, where the engine computes the instruction right
-    // (opts.dotAdd: false never, true always; default: the known-answer test decides)
+    // the relaxed build's dot-add kernels, where the engine computes the instruction right and fast
+    // (opts.dotAdd: false never, true always; default: the known-answer test and the speed check decide)
     if (ex.trit_wasm_tl_dot_add && ex.trit_wasm_tl_dot_add(-1) >= 0)
-        ex.trit_wasm_tl_dot_add(opts.dotAdd === undefined ? (relaxedDotAddWorks() ? 1 : 0) : (opts.dotAdd ? 1 : 0));
+        ex.trit_wasm_tl_dot_add(opts.dotAdd === undefined ? (relaxedDotAddWorks() && relaxedDotAddFast(ex) ? 1 : 0) : (opts.dotAdd ? 1 : 0));
     const T = new Trit(ex, memory, build, nodeFs, module);
     if (shared && threads > 1) await T._startWorkers(threads);
     return T;

@@ -26,7 +26,8 @@ WASM_EXPORTS := trit_last_error trit_model_load trit_model_free trit_model_get_i
   trit_wasm_kld_init trit_wasm_kld_get trit_wasm_mc_init trit_wasm_mc_get
 # threads and the benchmark's probes (src/wasm_api.c, src/wasm_bench.c)
 WASM_EXPORTS += trit_pool_work trit_pool_free trit_pool_n_threads trit_ctx_set_pool trit_wasm_pool_init \
-  trit_wasm_threads trit_wasm_stream trit_wasm_weight_bytes trit_wasm_model_gguf_layout trit_wasm_tl_dot_min trit_wasm_tl_dot_add
+  trit_wasm_threads trit_wasm_stream trit_wasm_weight_bytes trit_wasm_model_gguf_layout trit_wasm_tl_dot_min trit_wasm_tl_dot_add \
+  trit_wasm_model_n_layout trit_wasm_dot_add_probe
 WASM_COMMA := ,
 WASM_EXPORT_FLAG := -sEXPORTED_FUNCTIONS=$(subst $() ,$(WASM_COMMA),$(strip $(patsubst %,_%,$(WASM_EXPORTS))))
 

@@ -20,10 +20,24 @@ int mat_tl_supported(const trit_mat *w) {
            w->n_out > 0 && w->n_in > 0 && w->n_in % tl_block(w->type) == 0;
 }
 
+/* TL4 (kernels.h): byte 4r'+i of idx vector q holds in field k (bits 2k, 2k+1) the code of weight
+ * 4q+i of row 4k+r'; the 32-bit word at 4r' is the 4 codes of row 4k+r' in field k of its bytes. */
+static uint32_t tl4_codes(const uint8_t *v, int r) {   /* row r's codes c0..c3 of vector v, one a byte */
+    uint32_t x;
+    memcpy(&x, v + 4 * (r % 4), 4);
+    return x >> (2 * (r / 4)) & 0x03030303u;
+}
+/* the TL byte (4 c0 + c1) | (4 c2 + c3) << 4 of row `lane` of a group's idx vector q, from either layout */
+static int tl_byte(const trit_mat *w, const uint8_t *g, int q, int lane) {
+    if (w->layout != TT_LAYOUT_TL4) return g[q * TL_ROWS + lane];
+    const uint32_t c = tl4_codes(g + q * TL_ROWS, lane);
+    return (int)(((c & 3) << 2) | (c >> 8 & 3) | (c >> 10 & 0xc0) | (c >> 20 & 0x30));
+}
+
 int tl_code(const trit_mat *w, int32_t r, int32_t e) {
     const int32_t bk = tl_block(w->type), b = e / bk, eb = e % bk, q = eb / 4, s = eb % 4;
     const uint8_t *g = w->data + (size_t)(r / TL_ROWS) * TL_ROWS * w->row_bytes + (size_t)b * tl_group_bytes(w->type);
-    const int nib = (g[q * TL_ROWS + r % TL_ROWS] >> (s < 2 ? 0 : 4)) & 15;
+    const int nib = (tl_byte(w, g, q, r % TL_ROWS) >> (s < 2 ? 0 : 4)) & 15;
     return s % 2 ? nib & 3 : nib >> 2;
 }
 
@@ -31,11 +45,13 @@ int tl_code(const trit_mat *w, int32_t r, int32_t e) {
  * thousands of times) so that the engine optimises it early. Pair byte for weights 4q..4q+3 of a block:
  * TQ2_0 holds them in the 4 bytes at 32*(q/32) + 4*(q%8), field (q%32)/8; I2_S in the bytes at
  * 4*(q%8), field 3 - q/8. One 32-bit load gives all four codes (one per byte). */
-__attribute__((noinline)) static void repack_tile(uint32_t type, const uint8_t *src, size_t row_bytes, int32_t nb, uint8_t *dst) {
+__attribute__((noinline)) static void repack_tile(uint32_t type, const uint8_t *src, size_t row_bytes, int32_t nb, uint8_t *dst,
+                                                  int tl4) {
     const int tq2 = type == TT_TQ2_0, nq = tq2 ? 64 : 32;
     const size_t bsz = tq2 ? sizeof(block_tq2_0) : 32, gb = tl_group_bytes(type);
     for (int32_t b = 0; b < nb; b++) {
         uint8_t *g = dst + (size_t)b * gb;
+        if (tl4) memset(g, 0, (size_t)nq * TL_ROWS);   /* TL4 ORs each row's codes into its fields */
         for (int r = 0; r < TL_ROWS; r++) {
             const uint8_t *blk = src + (size_t)r * row_bytes + (size_t)b * bsz;
             for (int q = 0; q < nq; q++) {
@@ -43,7 +59,14 @@ __attribute__((noinline)) static void repack_tile(uint32_t type, const uint8_t *
                 memcpy(&wd, blk + (tq2 ? 32 * (q / 32) : 0) + 4 * (q % 8), 4);
                 const int shift = tq2 ? 2 * ((q % 32) / 8) : 6 - 2 * (q / 8);
                 wd = (wd >> shift) & 0x03030303u;   /* bytes: c0 c1 c2 c3 */
-                g[q * TL_ROWS + r] = (uint8_t)(((wd & 3) << 2) | ((wd >> 8) & 3) | ((wd >> 10) & 0xc0) | ((wd >> 20) & 0x30));
+                if (tl4) {   /* field r / 4 of the 4 bytes at 4 (r % 4) */
+                    uint8_t *o = g + q * TL_ROWS + 4 * (r % 4);
+                    uint32_t v;
+                    memcpy(&v, o, 4);
+                    v |= wd << (2 * (r / 4));
+                    memcpy(o, &v, 4);
+                } else
+                    g[q * TL_ROWS + r] = (uint8_t)(((wd & 3) << 2) | ((wd >> 8) & 3) | ((wd >> 10) & 0xc0) | ((wd >> 20) & 0x30));
             }
             if (tq2) memcpy(g + 1024 + 2 * r, &((const block_tq2_0 *)blk)->d, 2);
         }
@@ -51,22 +74,26 @@ __attribute__((noinline)) static void repack_tile(uint32_t type, const uint8_t *
 }
 
 int mat_tl_repack(trit_mat *w) {
-    if (!mat_tl_supported(w)) return -1;
+    return mat_tl_repack_layout(w, tl_dot_add && simd128_dot_add_built() ? TT_LAYOUT_TL4 : TT_LAYOUT_TL);
+}
+
+int mat_tl_repack_layout(trit_mat *w, uint32_t layout) {
+    if (!mat_tl_supported(w) || (layout != TT_LAYOUT_TL && layout != TT_LAYOUT_TL4)) return -1;
     const size_t tile = TL_ROWS * w->row_bytes;
     uint8_t *tmp = malloc(tile);
     if (!tmp) return -1;
     uint8_t *data = (uint8_t *)w->data;   /* the caller of trit_model_load_inplace gave it to us writable */
     for (int32_t t = 0; t < w->n_out / TL_ROWS; t++) {
         memcpy(tmp, data + (size_t)t * tile, tile);
-        repack_tile(w->type, tmp, w->row_bytes, w->n_in / tl_block(w->type), data + (size_t)t * tile);
+        repack_tile(w->type, tmp, w->row_bytes, w->n_in / tl_block(w->type), data + (size_t)t * tile, layout == TT_LAYOUT_TL4);
     }
     free(tmp);
-    w->layout = TT_LAYOUT_TL;
+    w->layout = layout;
     return 0;
 }
 
 /* The inverse of repack_tile: TL groups at src -> the 16 GGUF rows at dst (row_bytes apart). */
-static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t row_bytes, uint8_t *dst) {
+static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t row_bytes, uint8_t *dst, int tl4) {
     const int tq2 = type == TT_TQ2_0, nq = tq2 ? 64 : 32;
     const size_t bsz = tq2 ? sizeof(block_tq2_0) : 32, gb = tl_group_bytes(type);
     for (int r = 0; r < TL_ROWS; r++) memset(dst + (size_t)r * row_bytes, 0, (size_t)nb * bsz);
@@ -75,8 +102,8 @@ static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t ro
         for (int r = 0; r < TL_ROWS; r++) {
             uint8_t *blk = dst + (size_t)r * row_bytes + (size_t)b * bsz;
             for (int q = 0; q < nq; q++) {
-                const uint32_t x = g[q * TL_ROWS + r];   /* (4 c0 + c1) | (4 c2 + c3) << 4 */
-                const uint32_t wd = (x >> 2 & 3) | (x & 3) << 8 | (x >> 6 & 3) << 16 | (x >> 4 & 3) << 24;
+                const uint32_t x = g[q * TL_ROWS + r];   /* TL: (4 c0 + c1) | (4 c2 + c3) << 4 */
+                const uint32_t wd = tl4 ? tl4_codes(g + q * TL_ROWS, r) : (x >> 2 & 3) | (x & 3) << 8 | (x >> 6 & 3) << 16 | (x >> 4 & 3) << 24;
                 const int shift = tq2 ? 2 * ((q % 32) / 8) : 6 - 2 * (q / 8);
                 uint8_t *o = blk + (tq2 ? 32 * (q / 32) : 0) + 4 * (q % 8);
                 uint32_t v;
@@ -90,14 +117,14 @@ static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t ro
 }
 
 int mat_tl_unpack(trit_mat *w) {
-    if (w->layout != TT_LAYOUT_TL) return -1;
+    if (w->layout != TT_LAYOUT_TL && w->layout != TT_LAYOUT_TL4) return -1;
     const size_t tile = TL_ROWS * w->row_bytes;
     uint8_t *tmp = malloc(tile);
     if (!tmp) return -1;
     uint8_t *data = (uint8_t *)w->data;
     for (int32_t t = 0; t < w->n_out / TL_ROWS; t++) {
         memcpy(tmp, data + (size_t)t * tile, tile);
-        unpack_tile(w->type, tmp, w->n_in / tl_block(w->type), w->row_bytes, data + (size_t)t * tile);
+        unpack_tile(w->type, tmp, w->n_in / tl_block(w->type), w->row_bytes, data + (size_t)t * tile, w->layout == TT_LAYOUT_TL4);
     }
     free(tmp);
     w->layout = TT_LAYOUT_GGUF;
@@ -165,12 +192,12 @@ int32_t kernels_restore_model(trit_model *m) {
         trit_layer *L = &m->layers[l];
         trit_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
         for (int j = 0; j < 7; j++)
-            if (ms[j]->layout == TT_LAYOUT_TL) {
+            if (ms[j]->layout == TT_LAYOUT_TL || ms[j]->layout == TT_LAYOUT_TL4) {
                 if (mat_tl_unpack(ms[j])) return -1;
                 done++;
             }
     }
-    if (m->output.layout == TT_LAYOUT_TL) {
+    if (m->output.layout == TT_LAYOUT_TL || m->output.layout == TT_LAYOUT_TL4) {
         if (mat_tl_unpack(&m->output)) return -1;
         done++;
     }
@@ -240,6 +267,7 @@ static void build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) {
 void mat_opt_prepare(const trit_mat *w, void *act, int32_t n_tok) {
     const int32_t n = w->n_in;
     uint8_t *a = act;
+    if (w->layout == TT_LAYOUT_TL4) return;   /* its kernels read the reference activations only */
     if (w->layout == TT_LAYOUT_TL) {
         uint8_t *tab = a + tl_table_offset(w->type, n, n_tok);
         for (int32_t t = 0; t < n_tok; t++, tab += tl_table_bytes(n)) {
@@ -280,7 +308,7 @@ void mat_mul_rows_tl_ref(const trit_mat *w, const void *act, int32_t n_tok, floa
                     const uint8_t *g = tile + (size_t)b * gb;
                     int32_t sumi = 0;
                     for (int q = 0; q < 64; q++) {
-                        const int x = g[q * TL_ROWS + lane];
+                        const int x = tl_byte(w, g, q, lane);
                         sumi += ((x >> 2 & 3) - 1) * a[b].qs[4 * q] + ((x & 3) - 1) * a[b].qs[4 * q + 1] +
                                 ((x >> 6 & 3) - 1) * a[b].qs[4 * q + 2] + ((x >> 4 & 3) - 1) * a[b].qs[4 * q + 3];
                     }
@@ -298,7 +326,7 @@ void mat_mul_rows_tl_ref(const trit_mat *w, const void *act, int32_t n_tok, floa
                     const uint8_t *g = tile + (size_t)b * gb;
                     const int8_t *qb = q + b * QK_I2_S;
                     for (int k = 0; k < 32; k++) {
-                        const int x = g[k * TL_ROWS + lane];
+                        const int x = tl_byte(w, g, k, lane);
                         dot += (x >> 2 & 3) * qb[4 * k] + (x & 3) * qb[4 * k + 1] + (x >> 6 & 3) * qb[4 * k + 2] +
                                (x >> 4 & 3) * qb[4 * k + 3];
                     }
@@ -314,6 +342,11 @@ void mat_mul_rows_tl_ref(const trit_mat *w, const void *act, int32_t n_tok, floa
 
 int mat_mul_rows_opt(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1) {
+    if (w->layout == TT_LAYOUT_TL4) {   /* its SIMD kernels are dot-adds: only where the engine computes them right */
+        if (trit_force_ref || !tl_dot_add || !simd128_dot_add_built()) mat_mul_rows_tl_ref(w, act, n_tok, y, r0, r1);
+        else simd128_mul_rows_tl(w, act, n_tok, y, r0, r1);
+        return 0;
+    }
     if (w->layout == TT_LAYOUT_TL) {
         if (trit_force_ref || !simd128_available()) mat_mul_rows_tl_ref(w, act, n_tok, y, r0, r1);
         else simd128_mul_rows_tl(w, act, n_tok, y, r0, r1);

@@ -34,6 +34,16 @@
  * and no denormal f32 ever reaches a multiply: those cost ~20x on x86); marked chunks take an exact
  * select path. A GGUF-layout F16 matrix (trit_model_load) takes the exact path everywhere.
  *
+ * TL4 layout (TT_LAYOUT_TL4; relaxed build where tl_dot_add is on when the model loads): the same tiles,
+ * groups, scales and byte count as TL, only each idx vector (16 rows x weights 4q..4q+3, 64 codes) is
+ * permuted for i32x4.relaxed_dot_i8x16_i7x16_add_s:
+ *   idx[q][4r'+i] = sum_k c(4k+r', 4q+i) << 2k     (r' = 0..3, i = 0..3, k = 0..3)
+ * so field k of the vector, (x >> 2k) & 3, holds rows 4k..4k+3 (one i32 lane each) x the 4 codes of
+ * weights 4q..4q+3, and one dot-add with the splat of activations 4q..4q+3 adds those rows' 4 products
+ * into their lanes: 4 shifts/masks and 4 dot-adds per 64 weights and token, no tables (mat_opt_prepare
+ * builds none for it) and no per-call unpacking. Its kernels are dot-adds only (there is no lookup form),
+ * so mat_mul_rows_opt takes the scalar twin for a TL4 matrix whenever tl_dot_add is off.
+ *
  * Batches of >= tl_dot_min_tokens tokens (relaxed build) read the same TL bytes with integer dot
  * products instead (kernels_simd128.c, tld_tile): per token of the batch the activation pairs as 4 bytes
  * each (simd128_build_pairs) at act + tl_table_offset() + tl_table_bytes(n_in) * n_tok.
@@ -56,10 +66,12 @@ int32_t kernels_repack_model(struct trit_model *m);
 void kernels_free_model(struct trit_model *m);
 /* F16: builds the bitmap (see above); 0 if done, -1 if it keeps the GGUF layout (n_in % 128, no memory) */
 int mat_f16_scan(trit_mat *w);
-/* One matrix: 0 if repacked (w->layout = TT_LAYOUT_TL), -1 if it keeps its layout. */
+/* One matrix: 0 if repacked (w->layout = TT_LAYOUT_TL4 where tl_dot_add is on in a build with the dot-add
+ * kernels, else TT_LAYOUT_TL), -1 if it keeps its layout. _layout: the given one of the two (tests). */
 int mat_tl_repack(trit_mat *w);
+int mat_tl_repack_layout(trit_mat *w, uint32_t layout);
 int mat_tl_supported(const trit_mat *w);
-/* The inverse of mat_tl_repack, in place: 0 if done (w->layout = TT_LAYOUT_GGUF), -1 if not TL or no memory. */
+/* The inverse of mat_tl_repack, in place: 0 if done (w->layout = TT_LAYOUT_GGUF), -1 if not TL / TL4 or no memory. */
 int mat_tl_unpack(trit_mat *w);
 /* Every TL matrix of the model back to the GGUF layout, in place (for readers of the raw tensor bytes:
  * the WebGPU backend). The optimised kernels keep working on the GGUF layout (slower on the CPU).
@@ -98,6 +110,10 @@ extern int tl_dot_add;
 
 /* ---- kernels_simd128.c (wasm SIMD128; elsewhere these decline) ---- */
 int simd128_available(void);
+int simd128_dot_add_built(void);   /* 1 in the relaxed build (the dot-add and TL4 kernels exist) */
+/* reps passes of the TL decode loop (variant 0) or TL4's (1) in cache: what js/wasm.mjs times to decide
+ * whether the engine's dot-add is fast enough for TL4 (returns a checksum; 0 without relaxed SIMD) */
+int32_t simd128_dot_add_probe(int32_t variant, int32_t reps);
 /* 0 if handled, -1 otherwise (GGUF layout; same contract as mat_mul_rows) */
 int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1);

@@ -596,6 +596,35 @@ INLINE void tld_dot4_n(const v128_t *cw, const int8_t *const *a, int np, int nq,
     for (; p + 2 <= np; p += 2) tld_dot4(cw, a + p, 2, nq, si + p);
     for (; p < np; p++) tld_dot4(cw, a + p, 1, nq, si + p);
 }
+/* TL4 (kernels.h): the code vectors tld_dot4 reads are the 4 fields of each idx vector (7 ops per q) */
+INLINE void tl4_unpack(const uint8_t *idx, int nq, v128_t *cw) {
+    const v128_t m3 = wasm_i8x16_splat(3);
+    for (int q = 0; q < nq; q++) {
+        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
+        cw[4 * q + 0] = wasm_v128_and(x, m3);
+        cw[4 * q + 1] = wasm_v128_and(wasm_u16x8_shr(x, 2), m3);
+        cw[4 * q + 2] = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
+        cw[4 * q + 3] = wasm_v128_and(wasm_u16x8_shr(x, 6), m3);
+    }
+}
+/* TL4 decode: NS tiles' idx vectors in lockstep (as tl_chunk_ns), one token: si[s][k] += rows 4k..4k+3
+ * of sum code * a over nq q; a: the token's int8 activations for idx[s][0] (4 per q) */
+INLINE void tl4_chunk_ns(const uint8_t *const *idx, const int8_t *a, int nq, int NS, v128_t si[][4]) {
+    const v128_t m3 = wasm_i8x16_splat(3);
+    v128_t acc[TL_STREAMS][4];
+    for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) acc[s][k] = si[s][k];
+    for (int q = 0; q < nq; q++) {
+        const v128_t sa = wasm_v128_load32_splat(a + 4 * q);
+        for (int s = 0; s < NS; s++) {
+            const v128_t x = wasm_v128_load(idx[s] + q * TL_ROWS);
+            acc[s][0] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(x, m3), acc[s][0]);
+            acc[s][1] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(wasm_u16x8_shr(x, 2), m3), acc[s][1]);
+            acc[s][2] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(wasm_u16x8_shr(x, 4), m3), acc[s][2]);
+            acc[s][3] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(wasm_u16x8_shr(x, 6), m3), acc[s][3]);
+        }
+    }
+    for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = acc[s][k];
+}
 #else
 /* plain SIMD128: per q, cw[8q + 4h + k] = rows 4k..4k+3 of pair h as int16 pairs (c_even, c_odd):
  * i32x4.dot_i16x8_s with the splat of the token's int16 activation pair gives the pair's sum per row */
@@ -628,6 +657,10 @@ INLINE void tld_dot(const v128_t *cw, const uint8_t *const *a, const int P, int 
 INLINE void tld_unpack4(const uint8_t *idx, int nq, v128_t *cw) { (void)idx; (void)nq; (void)cw; }
 INLINE void tld_dot4_n(const v128_t *cw, const int8_t *const *a, int np, int nq, v128_t si[][4]) {
     (void)cw; (void)a; (void)np; (void)nq; (void)si;
+}
+INLINE void tl4_unpack(const uint8_t *idx, int nq, v128_t *cw) { (void)idx; (void)nq; (void)cw; }
+INLINE void tl4_chunk_ns(const uint8_t *const *idx, const int8_t *a, int nq, int NS, v128_t si[][4]) {
+    (void)idx; (void)a; (void)nq; (void)NS; (void)si;
 }
 #endif
 
@@ -672,6 +705,7 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
                      const uint8_t *pairs, int32_t t0, int T, int32_t n_tok, float out[][TLD_TOKENS][TL_ROWS]) {
     const size_t pb = tl_pair_bytes(w->n_in);
     const int32_t n = w->n_in;
+    const int tl4 = w->layout == TT_LAYOUT_TL4;
     if (type == TT_TQ2_0) {
         const int32_t nb = n / QK_K;
         const block_q8_K *a = act;
@@ -680,7 +714,8 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
         for (int32_t b = 0; b < nb; b++)
             for (int s = 0; s < NS; s++) {
                 const uint8_t *g = tiles[s] + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
-                if (DOT_ADD) tld_unpack4(g, 64, cw);
+                if (tl4) tl4_unpack(g, 64, cw);
+                else if (DOT_ADD) tld_unpack4(g, 64, cw);
                 else tld_unpack(g, 64, cw);
                 v128_t xd[4];
                 tl_row_scales((const uint16_t *)(g + 64 * TL_ROWS), xd);
@@ -691,7 +726,7 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
                         const int32_t asum = q8k_block_sum(a + (size_t)(t0 + t + p) * nb + b);
                         for (int k = 0; k < 4; k++) si[p][k] = wasm_i32x4_splat(-asum);   /* sum (c - 1) a = sum c a - sum a */
                     }
-                    if (DOT_ADD) {   /* the activations themselves */
+                    if (tl4 || DOT_ADD) {   /* the activations themselves */
                         const int8_t *aq[TLD_PAR];
                         for (int p = 0; p < np; p++) aq[p] = a[(size_t)(t0 + t + p) * nb + b].qs;
                         tld_dot4_n(cw, aq, np, 64, si);
@@ -717,11 +752,12 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
         for (int s = 0; s < NS; s++) for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[s][t][k] = wasm_i32x4_splat(0);
         for (int32_t b = 0; b < nb; b++)
             for (int s = 0; s < NS; s++) {
-                if (DOT_ADD) tld_unpack4(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
+                if (tl4) tl4_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
+                else if (DOT_ADD) tld_unpack4(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
                 else tld_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
                 for (int t = 0; t < T; t += TLD_PAR) {
                     const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
-                    if (DOT_ADD) {
+                    if (tl4 || DOT_ADD) {
                         const int8_t *aq[TLD_PAR];
                         for (int p = 0; p < np; p++) aq[p] = q + (size_t)(t0 + t + p) * n + (size_t)b * QK_I2_S;
                         tld_dot4_n(cw, aq, np, 32, si[s] + t);
@@ -762,6 +798,101 @@ static void mm_tld(const uint32_t type, const trit_mat *w, const void *act, int3
     }
 }
 
+/* TL4 decode (kernels.h): NS tiles in lockstep as tl_tiles_ns, dot-adds instead of lookups; the same
+ * integers per block (TQ2_0: sum c a - sum a; I2_S: sum c a) and the same float steps: the same bits */
+INLINE void tl4_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *const *tiles, int NS, const void *act,
+                         float out[][TL_ROWS]) {
+    const int32_t n = w->n_in;
+    const uint8_t *idx[TL_STREAMS];
+    v128_t si[TL_STREAMS][4];
+    if (type == TT_TQ2_0) {
+        const int32_t nb = n / QK_K;
+        const block_q8_K *a = act;
+        v128_t sf[TL_STREAMS][4];
+        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) sf[s][k] = wasm_f32x4_splat(0.0f);
+        for (int32_t b = 0; b < nb; b++) {
+            const size_t go = (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
+            const v128_t nsum = wasm_i32x4_splat(-q8k_block_sum(&a[b]));
+            for (int s = 0; s < NS; s++) { idx[s] = tiles[s] + go; for (int k = 0; k < 4; k++) si[s][k] = nsum; }
+            tl4_chunk_ns(idx, a[b].qs, 64, NS, si);
+            const v128_t yd = wasm_f32x4_splat(a[b].d);
+            for (int s = 0; s < NS; s++) {
+                v128_t xd[4];
+                tl_row_scales((const uint16_t *)(tiles[s] + go + 64 * TL_ROWS), xd);
+                for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
+                    sf[s][k] = wasm_f32x4_add(sf[s][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[s][k]), wasm_f32x4_mul(yd, xd[k])));
+            }
+        }
+        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) wasm_v128_store(out[s] + 4 * k, sf[s][k]);
+    } else {   /* I2_S: dot = sum code * a over the row */
+        const int32_t nb = n / QK_I2_S;
+        const int8_t *q = act;
+        const float *scales = (const float *)(q + (size_t)n);
+        const int32_t *sums = (const int32_t *)(scales + 1);
+        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = wasm_i32x4_splat(0);
+        for (int32_t b = 0; b < nb; b++) {
+            for (int s = 0; s < NS; s++) idx[s] = tiles[s] + (size_t)b * 32 * TL_ROWS;
+            tl4_chunk_ns(idx, q + (size_t)b * QK_I2_S, 32, NS, si);
+        }
+        const v128_t sum = wasm_f32x4_splat((float)sums[0]), sc = wasm_f32x4_splat(scales[0]), ws = wasm_f32x4_splat(w->scale);
+        for (int s = 0; s < NS; s++)
+            for (int k = 0; k < 4; k++) {
+                const v128_t dot = wasm_f32x4_convert_i32x4(si[s][k]);
+                wasm_v128_store(out[s] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
+            }
+    }
+}
+
+INLINE void mm_tl4_decode(const uint32_t type, const trit_mat *w, const void *act, float *y, int32_t r0, int32_t r1) {
+    for (int32_t i = 0, run = tl_runs(r0, r1, TL_STREAMS); i < run; i++) {
+        const uint8_t *tiles[TL_STREAMS];
+        int32_t tix[TL_STREAMS];
+        const int NS = tl_run_tiles(w, r0, r1, TL_STREAMS, i, tiles, tix);
+        float out[TL_STREAMS][TL_ROWS];
+        if (NS == TL_STREAMS) tl4_tiles_ns(type, w, tiles, TL_STREAMS, act, out);
+        else for (int s = 0; s < NS; s++) tl4_tiles_ns(type, w, tiles + s, 1, act, out + s);
+        for (int s = 0; s < NS; s++) {
+            const int32_t rt = tix[s] * TL_ROWS, a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
+            memcpy(y + a, &out[s][a - rt], sizeof(float) * (size_t)(e - a));
+        }
+    }
+}
+
+/* The loader's speed check of the dot-add (kernels.h: simd128_dot_add_probe): reps passes of the TL
+ * decode's inner loop (variant 0: lookups) or TL4's (1: dot-adds) over TL_STREAMS x 16 rows x 1024
+ * weights in cache; returns a checksum. Engines lower the instruction to one x86 vpdpbusd (AVX-VNNI)
+ * or to 3 instructions, where TL4 decodes ~1.3x slower than the lookups (measured in Node 20). */
+int32_t simd128_dot_add_probe(int32_t variant, int32_t reps) {
+#ifdef __wasm_relaxed_simd__
+    enum { NQ = 256 };
+    static uint8_t codes[TL_STREAMS][NQ * TL_ROWS], tab[NQ * 64];
+    static int8_t a[NQ * 4];
+    static int ready;
+    if (!ready) {
+        uint32_t x = 2463534242u;
+        for (int i = 0; i < TL_STREAMS * NQ * TL_ROWS; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; codes[i / (NQ * TL_ROWS)][i % (NQ * TL_ROWS)] = (uint8_t)(x & 0xAA); }
+        for (int i = 0; i < NQ * 4; i++) a[i] = (int8_t)((i * 37) % 255 - 127);
+        for (int p = 0; p < NQ * 2; p++) tl_build_tables_ref(a + 2 * (p % (NQ * 2)), 2, tab + (size_t)p * 32);
+        ready = 1;
+    }
+    v128_t si[TL_STREAMS][4];
+    for (int st = 0; st < TL_STREAMS; st++) for (int k = 0; k < 4; k++) si[st][k] = wasm_i32x4_splat(0);
+    for (int32_t r = 0; r < reps; r++)
+        for (int c = 0; c < NQ; c += 32) {
+            const uint8_t *idx[TL_STREAMS];
+            for (int st = 0; st < TL_STREAMS; st++) idx[st] = codes[st] + c * TL_ROWS;
+            if (variant) tl4_chunk_ns(idx, a + 4 * c, 32, TL_STREAMS, si);
+            else tl_chunk_ns(idx, tab + (size_t)c * 64, TL_STREAMS, si);
+        }
+    v128_t t = wasm_i32x4_splat(0);
+    for (int st = 0; st < TL_STREAMS; st++) for (int k = 0; k < 4; k++) t = wasm_i32x4_add(t, si[st][k]);
+    return wasm_i32x4_extract_lane(t, 0) ^ wasm_i32x4_extract_lane(t, 3);
+#else
+    (void)variant; (void)reps;
+    return 0;
+#endif
+}
+
 #define TL_TOKENS 4   /* tokens per pass over a tile's pair codes (register budget: 2 accumulators each) */
 
 INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0,
@@ -769,7 +900,9 @@ INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32
     const int32_t n = w->n_in, n_out = w->n_out;
     const uint8_t *tabs = (const uint8_t *)act + tl_table_offset(type, n, n_tok);
     const size_t tile_bytes = TL_ROWS * w->row_bytes;
-    if (n_tok >= tl_dot_min_tokens) {   /* batches: chunks of equal size <= TLD_TOKENS (>= 4 tokens each) */
+    const int tl4 = w->layout == TT_LAYOUT_TL4;   /* no lookups: decode and every batch take dot-adds */
+    if (tl4 && n_tok == 1) { mm_tl4_decode(type, w, act, y, r0, r1); return; }
+    if (tl4 || n_tok >= tl_dot_min_tokens) {   /* batches: chunks of equal size <= TLD_TOKENS (>= 4 tokens each) */
         const int32_t chunks = (n_tok + TLD_TOKENS - 1) / TLD_TOKENS;
         for (int32_t c = 0, t0 = 0; c < chunks; c++) {
             const int32_t t1 = (int32_t)((int64_t)n_tok * (c + 1) / chunks);
@@ -1188,6 +1321,11 @@ static void mm_q8_q6(const trit_mat *w, const void *act, int32_t n_tok, float *y
 /* ---- dispatch ---- */
 
 int simd128_available(void) { return 1; }
+#ifdef __wasm_relaxed_simd__
+int simd128_dot_add_built(void) { return 1; }
+#else
+int simd128_dot_add_built(void) { return 0; }
+#endif
 
 int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1) {
@@ -1211,6 +1349,8 @@ int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t
 #else /* no SIMD128: every call declines (kernels.c then runs the scalar code) */
 
 int simd128_available(void) { return 0; }
+int simd128_dot_add_built(void) { return 0; }
+int32_t simd128_dot_add_probe(int32_t variant, int32_t reps) { (void)variant; (void)reps; return 0; }
 int simd128_mul_rows(const trit_mat *w, const void *act, const float *x, int32_t n_tok, float *y, int32_t r0,
                      int32_t r1) {
     (void)w; (void)act; (void)x; (void)n_tok; (void)y; (void)r0; (void)r1;

@@ -45,7 +45,7 @@ typedef struct {
     const uint8_t *aux;         /* optimised kernels' side data (TT_LAYOUT_F16_SCANNED), owned by the model */
 } trit_mat;
 
-enum { TT_LAYOUT_GGUF = 0, TT_LAYOUT_TL = 1, TT_LAYOUT_F16_SCANNED = 2 };
+enum { TT_LAYOUT_GGUF = 0, TT_LAYOUT_TL = 1, TT_LAYOUT_F16_SCANNED = 2, TT_LAYOUT_TL4 = 3 };
 
 /* Scratch the activation quantizer needs for n_tok tokens of width n_in (bytes): the reference
  * activations (mat_act_ref_bytes) and, in builds with optimised kernels, what they add (tables). */

@@ -77,3 +77,26 @@ int32_t trit_wasm_tl_dot_add(int32_t on) {
     return -1;
 #endif
 }
+
+/* How many of the model's ternary layer and output matrices have the given layout (quant.h's
+ * TT_LAYOUT_*: 1 TL, 3 TL4), for tests and the benchmark: which kernels a load chose. */
+int32_t trit_wasm_model_n_layout(const trit_model *m, int32_t layout) {
+    if (!m) return -1;
+    int32_t n = 0;
+    for (int32_t l = 0; m->layers && l < m->info.n_layer; l++) {
+        const trit_layer *L = &m->layers[l];
+        const trit_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
+        for (int j = 0; j < 7; j++) n += ms[j]->layout == (uint32_t)layout;
+    }
+    return n + (m->output.layout == (uint32_t)layout);
+}
+
+/* The loader's speed check of the relaxed dot-add (kernels.h: simd128_dot_add_probe; js/wasm.mjs) */
+int32_t trit_wasm_dot_add_probe(int32_t variant, int32_t reps) {
+#if defined(TRIT_OPT_KERNELS)
+    return simd128_dot_add_probe(variant, reps);
+#else
+    (void)variant; (void)reps;
+    return 0;
+#endif
+}

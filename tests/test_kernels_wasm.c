@@ -108,8 +108,10 @@ static int check_case(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_
     if (tl && type == TT_F16) {
         CHECK(mat_f16_scan(&wt) == 0 && wt.layout == TT_LAYOUT_F16_SCANNED && (g_f16_kind != 1 || !wt.aux),
               "%d x %d: F16 scan", n_in, n_out);
-    } else if (tl) {
-        CHECK(mat_tl_repack(&wt) == 0 && wt.layout == TT_LAYOUT_TL, "%s %d x %d: TL repack", tt_name(type), n_in, n_out);
+    } else if (tl) {   /* 1: TL, 2: TL4 (kernels.h) */
+        const uint32_t lay = tl == 2 ? TT_LAYOUT_TL4 : TT_LAYOUT_TL;
+        CHECK(mat_tl_repack_layout(&wt, lay) == 0 && wt.layout == lay, "%s %d x %d: %s repack", tt_name(type), n_in, n_out,
+              tl == 2 ? "TL4" : "TL");
         int same = 1;   /* every code moved where kernels.h says */
         for (int32_t r = 0; r < n_out; r += 1 + n_out / 7)
             for (int32_t e = 0; e < n_in; e += 1 + (int32_t)(rnd() % 7)) {
@@ -131,7 +133,9 @@ static int check_case(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_
     mat_mul_rows(&w, act, x, n_tok, y_ref, r0, r1);
     mat_mul_rows(&wt, act, x, n_tok, y_twin, r0, r1);   /* TL: the scalar twin; GGUF: the reference again */
     trit_force_ref = 0;
+    tl_dot_add = wt.layout == TT_LAYOUT_TL4 && g_dot_add;   /* TL4's SIMD kernels run only with it (else the twin) */
     mat_mul_rows(&wt, act, x, n_tok, y_opt, r0, r1);
+    tl_dot_add = 0;
     int same = memcmp(y_ref, y_opt, sizeof(float) * ny) == 0 && memcmp(y_ref, y_twin, sizeof(float) * ny) == 0;
     if (same && wt.layout == TT_LAYOUT_TL && n_tok >= 2) {   /* the other batch kernel too (lookups / dot products) */
         const int32_t keep = tl_dot_min_tokens;
@@ -157,9 +161,9 @@ static int check_case(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_
                 break;
             }
     }
-    CHECK(same, "%s%s n_in %d n_out %d n_tok %d rows [%d, %d): opt != ref", tt_name(type), tl ? " (TL)" : "", n_in,
-          n_out, n_tok, r0, r1);
-    if (wt.layout == TT_LAYOUT_TL)   /* the WebGPU backend reads the GGUF bytes back (kernels_restore_model) */
+    CHECK(same, "%s%s n_in %d n_out %d n_tok %d rows [%d, %d): opt != ref", tt_name(type),
+          wt.layout == TT_LAYOUT_TL4 ? " (TL4)" : tl ? " (TL)" : "", n_in, n_out, n_tok, r0, r1);
+    if (wt.layout == TT_LAYOUT_TL || wt.layout == TT_LAYOUT_TL4)   /* the WebGPU backend reads the GGUF bytes back (kernels_restore_model) */
         CHECK(mat_tl_unpack(&wt) == 0 && wt.layout == TT_LAYOUT_GGUF && !memcmp(copy, data, w.row_bytes * (size_t)n_out),
               "%s %d x %d: TL unpack restores the GGUF bytes", tt_name(type), n_in, n_out);
     free((void *)wt.aux);
@@ -281,6 +285,13 @@ static void test_kernels(void) {
                 check_case(type, 1, n_in, n_out, 1, 16, n_out);          /* tile-aligned ranges */
                 check_case(type, 1, n_in, n_out, 3, 3, n_out - 5);       /* and unaligned ones */
                 check_case(type, 1, n_in, n_out, 9, 7, 9);
+                /* TL4: the scalar twin everywhere; its SIMD (dot-add) kernels under TRIT_TEST_DOT_ADD */
+                for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 3 : 1) check_case(type, 2, n_in, n_out, n_tok, 0, n_out);
+                check_case(type, 2, n_in, n_out, 21, 0, n_out);
+                check_case(type, 2, n_in, n_out, 1, 16, n_out);
+                check_case(type, 2, n_in, n_out, 1, 3, n_out - 5);
+                check_case(type, 2, n_in, n_out, 3, 3, n_out - 5);
+                check_case(type, 2, n_in, n_out, 9, 7, 9);
             }
         }
     }
@@ -430,6 +441,7 @@ int main(int argc, char **argv) {
             if (argc > 5) scan = atoi(argv[5]);
         }
         const int32_t toks[] = {1, 2, 4, 8, 16};
+        tl_dot_add = getenv("TRIT_TEST_DOT_ADD") != NULL;   /* time the dot-add variant and TL4 (node --no-liftoff) */
         g_f16_kind = kind;
         g_f16_scan = scan;
         const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_I2_S, 1}, {TT_TQ2_0, 0}, {TT_TQ1_0, 0}, {TT_F16, 0},

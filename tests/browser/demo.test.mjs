@@ -192,7 +192,11 @@ describe('chat demo in chromium', () => {
     it('stop ends the answer early (button and Escape), and the next prompt works', async () => {
         await setMaxTokens(4096);
         for (const key of [undefined, 'Escape']) {
-            const r = await ask(' and then', { stopAfter: 4, key });
+            // the toy model sometimes ends its answer (EOS, finish 'stop') within a few tokens, before the
+            // stop reaches the worker: such a try proves nothing either way, so up to 3 tries; a stop that
+            // does not work fails every one
+            let r = null;
+            for (let t = 0; t < 3 && (!r || r.finish === 'stop'); t++) r = await ask(' and then', { stopAfter: 4, key });
             assert.equal(r.finish, 'stopped', key || 'Stop button');
             assert.match(r.meta, /stopped/);
             const n = Number(/(\d+) tokens?/.exec(r.meta)[1]);

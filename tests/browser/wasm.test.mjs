@@ -1,8 +1,9 @@
-// wasm.test.mjs: the relaxed build's dot-add batch kernel (src/kernels.h: tl_dot_add) where it is used:
-// headless chromium. The loader's known-answer test must pass there (js/wasm.mjs: relaxedDotAddWorks;
-// Node 20 fails it, see mk/wasm_kern.mk), and a batch decode (all logits: the TL dot-product kernel)
-// with the variant on gives the same bits as with it off and as the plain SIMD build, on a TQ2_0 and an
-// I2_S model.
+// wasm.test.mjs: the relaxed build's dot-add kernels (src/kernels.h: tl_dot_add, the TL4 layout) where
+// they are used: headless chromium. The loader's known-answer test must pass there (js/wasm.mjs:
+// relaxedDotAddWorks; Node 20 fails it, see mk/wasm_kern.mk); with it on, a load repacks the ternary
+// matrices as TL4 (decode and batches through dot-adds), with it off as TL (lookups); a batch decode
+// (all logits) and one-token decode steps give the same bits on, off and in the plain SIMD build, on a
+// TQ2_0 and an I2_S model.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,7 +36,14 @@ test('relaxed build: dot-add batch kernel in chromium == without it == simd buil
                 T.i32.set(Array.from({ length: n }, (_, i) => 1 + (i * 37) % (V - 1)), toks >>> 2);
                 if (X.trit_ctx_decode(c, toks, n, logits, 2)) throw new Error(T.lastError());   // all logits
                 const bits = Array.from(new Uint32Array(T.memory.buffer, logits, V * n));
-                const res = { build: T.build, url, dot_add: X.trit_wasm_tl_dot_add(-1), bits };
+                X.trit_ctx_truncate(c, 0);   // the same tokens one call each (decode steps)
+                const steps = [];
+                for (let i = 0; i < n; i++) {
+                    if (X.trit_ctx_decode(c, toks + 4 * i, 1, logits, 1)) throw new Error(T.lastError());
+                    steps.push(...new Uint32Array(T.memory.buffer, logits, V));
+                }
+                const res = { build: T.build, url, dot_add: X.trit_wasm_tl_dot_add(-1), bits, steps,
+                              tl: X.trit_wasm_model_n_layout(m, 1), tl4: X.trit_wasm_model_n_layout(m, 3) };
                 X.trit_ctx_free(c); X.trit_model_free(m); T.close();
                 return res;
             };
@@ -47,9 +55,13 @@ test('relaxed build: dot-add batch kernel in chromium == without it == simd buil
         for (const url of MODELS) {
             const [on, off, simd] = r.runs.filter(x => x.url === url);
             assert.deepEqual([on.build, on.dot_add, off.dot_add, simd.build, simd.dot_add], ['relaxed', 1, 0, 'simd', -1], url);
+            assert.ok(on.tl4 > 0 && on.tl === 0 && off.tl4 === 0 && off.tl === on.tl4 && simd.tl === on.tl4, `${url}: layouts ${JSON.stringify([on.tl, on.tl4, off.tl, off.tl4, simd.tl])}`);
             assert.ok(on.bits.length > 1000 && on.bits.some(v => v !== 0), `${url}: logits`);
             assert.ok(on.bits.every((v, i) => v === off.bits[i]), `${url}: dot-add on == off, bit for bit`);
             assert.ok(on.bits.every((v, i) => v === simd.bits[i]), `${url}: relaxed == simd build, bit for bit`);
+            assert.ok(on.steps.length === on.bits.length, `${url}: steps`);
+            assert.ok(on.steps.every((v, i) => v === off.steps[i] && v === simd.steps[i]), `${url}: decode steps on == off == simd, bit for bit`);
+            assert.ok(on.steps.every((v, i) => v === on.bits[i]), `${url}: decode steps == the batch, bit for bit`);
         }
         assert.ok(!b.logs.some(l => l.startsWith('[pageerror]')), b.logs.join('\n'));
     } finally {
