@@ -429,9 +429,13 @@ INLINE void tl_chunk_ns(const uint8_t *const *idx, const uint8_t *tb, int NS, v1
     for (int s = 0; s < NS; s++) widen_add(si[s], lo[s], hi[s]);
 }
 
-/* NS tiles, one token: out[s][16] (the float part as tl_tile's for T = 1) */
-INLINE void tl_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *const *tiles, int NS, const uint8_t *tab0,
-                        const void *act, float out[][TL_ROWS]) {
+INLINE void tl4_chunk_ns(const uint8_t *const *idx, const int8_t *a, int nq, int NS, v128_t si[][4]);   /* below */
+
+/* NS tiles, one token: out[s][16] (the float part as tl_tile's for T = 1). tl4: a TL4 matrix (kernels.h),
+ * its dot-adds instead of the lookups, the same integers per block (TQ2_0: sum c a - sum a, I2_S: sum
+ * c a, where the lookups sum (c - 1) a) and the same float steps: the same bits */
+INLINE void tl_tiles_ns(const uint32_t type, const int tl4, const trit_mat *w, const uint8_t *const *tiles, int NS,
+                        const uint8_t *tab0, const void *act, float out[][TL_ROWS]) {
     const int32_t n = w->n_in;
     const uint8_t *idx[TL_STREAMS];
     v128_t si[TL_STREAMS][4];
@@ -441,12 +445,18 @@ INLINE void tl_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *c
         for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) sf[s][k] = wasm_f32x4_splat(0.0f);
         for (int32_t b = 0; b < nb; b++) {
             const size_t go = (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
-            for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = wasm_i32x4_splat(0);
-            for (int h = 0; h < 2; h++) {
-                for (int s = 0; s < NS; s++) idx[s] = tiles[s] + go + h * 32 * TL_ROWS;
-                tl_chunk_ns(idx, tab0 + ((size_t)b * 128 + h * 64) * 32, NS, si);
-            }
-            const v128_t yd = wasm_f32x4_splat(((const block_q8_K *)act)[b].d);
+            const block_q8_K *ab = (const block_q8_K *)act + b;
+            const v128_t s0 = wasm_i32x4_splat(tl4 ? -q8k_block_sum(ab) : 0);
+            for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = s0;
+            if (tl4) {
+                for (int s = 0; s < NS; s++) idx[s] = tiles[s] + go;
+                tl4_chunk_ns(idx, ab->qs, 64, NS, si);
+            } else
+                for (int h = 0; h < 2; h++) {
+                    for (int s = 0; s < NS; s++) idx[s] = tiles[s] + go + h * 32 * TL_ROWS;
+                    tl_chunk_ns(idx, tab0 + ((size_t)b * 128 + h * 64) * 32, NS, si);
+                }
+            const v128_t yd = wasm_f32x4_splat(ab->d);
             for (int s = 0; s < NS; s++) {
                 v128_t xd[4];
                 tl_row_scales((const uint16_t *)(tiles[s] + go + 64 * TL_ROWS), xd);
@@ -455,17 +465,18 @@ INLINE void tl_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *c
             }
         }
         for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) wasm_v128_store(out[s] + 4 * k, sf[s][k]);
-    } else {   /* I2_S: one integer dot per row; dot = sum(entries) + sum(a) */
+    } else {   /* I2_S: one integer dot per row; lookups: dot = sum(entries) + sum(a) */
         const int32_t nb = n / QK_I2_S;
         const float *scales = (const float *)((const int8_t *)act + (size_t)n);
         const int32_t *sums = (const int32_t *)(scales + 1);
         for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = wasm_i32x4_splat(0);
         for (int32_t b = 0; b < nb; b++) {
             for (int s = 0; s < NS; s++) idx[s] = tiles[s] + (size_t)b * 32 * TL_ROWS;
-            tl_chunk_ns(idx, tab0 + (size_t)b * 64 * 32, NS, si);
+            if (tl4) tl4_chunk_ns(idx, (const int8_t *)act + (size_t)b * QK_I2_S, 32, NS, si);
+            else tl_chunk_ns(idx, tab0 + (size_t)b * 64 * 32, NS, si);
         }
         const v128_t sum = wasm_f32x4_splat((float)sums[0]), sc = wasm_f32x4_splat(scales[0]);
-        const v128_t ws = wasm_f32x4_splat(w->scale), isum = wasm_i32x4_splat(sums[0]);
+        const v128_t ws = wasm_f32x4_splat(w->scale), isum = wasm_i32x4_splat(tl4 ? 0 : sums[0]);
         for (int s = 0; s < NS; s++)
             for (int k = 0; k < 4; k++) {
                 const v128_t dot = wasm_f32x4_convert_i32x4(wasm_i32x4_add(si[s][k], isum));
@@ -488,16 +499,17 @@ INLINE int tl_run_tiles(const trit_mat *w, int32_t r0, int32_t r1, int S, int32_
     return NS;
 }
 
-/* decode over rows [r0, r1): the range's tiles in TL_STREAMS interleaved runs */
-INLINE void mm_tl_decode(const uint32_t type, const trit_mat *w, const void *act, float *y, int32_t r0, int32_t r1) {
+/* decode over rows [r0, r1): the range's tiles in TL_STREAMS interleaved runs (tl4: a TL4 matrix) */
+INLINE void mm_tl_decode(const uint32_t type, const int tl4, const trit_mat *w, const void *act, float *y, int32_t r0,
+                         int32_t r1) {
     const uint8_t *tab = (const uint8_t *)act + tl_table_offset(type, w->n_in, 1);
     for (int32_t i = 0, run = tl_runs(r0, r1, TL_STREAMS); i < run; i++) {
         const uint8_t *tiles[TL_STREAMS];
         int32_t tix[TL_STREAMS];
         const int NS = tl_run_tiles(w, r0, r1, TL_STREAMS, i, tiles, tix);
         float out[TL_STREAMS][TL_ROWS];
-        if (NS == TL_STREAMS) tl_tiles_ns(type, w, tiles, TL_STREAMS, tab, act, out);
-        else for (int s = 0; s < NS; s++) tl_tiles_ns(type, w, tiles + s, 1, tab, act, out + s);
+        if (NS == TL_STREAMS) tl_tiles_ns(type, tl4, w, tiles, TL_STREAMS, tab, act, out);
+        else for (int s = 0; s < NS; s++) tl_tiles_ns(type, tl4, w, tiles + s, 1, tab, act, out + s);
         for (int s = 0; s < NS; s++) {
             const int32_t rt = tix[s] * TL_ROWS, a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
             memcpy(y + a, &out[s][a - rt], sizeof(float) * (size_t)(e - a));
@@ -798,66 +810,6 @@ static void mm_tld(const uint32_t type, const trit_mat *w, const void *act, int3
     }
 }
 
-/* TL4 decode (kernels.h): NS tiles in lockstep as tl_tiles_ns, dot-adds instead of lookups; the same
- * integers per block (TQ2_0: sum c a - sum a; I2_S: sum c a) and the same float steps: the same bits */
-INLINE void tl4_tiles_ns(const uint32_t type, const trit_mat *w, const uint8_t *const *tiles, int NS, const void *act,
-                         float out[][TL_ROWS]) {
-    const int32_t n = w->n_in;
-    const uint8_t *idx[TL_STREAMS];
-    v128_t si[TL_STREAMS][4];
-    if (type == TT_TQ2_0) {
-        const int32_t nb = n / QK_K;
-        const block_q8_K *a = act;
-        v128_t sf[TL_STREAMS][4];
-        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) sf[s][k] = wasm_f32x4_splat(0.0f);
-        for (int32_t b = 0; b < nb; b++) {
-            const size_t go = (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
-            const v128_t nsum = wasm_i32x4_splat(-q8k_block_sum(&a[b]));
-            for (int s = 0; s < NS; s++) { idx[s] = tiles[s] + go; for (int k = 0; k < 4; k++) si[s][k] = nsum; }
-            tl4_chunk_ns(idx, a[b].qs, 64, NS, si);
-            const v128_t yd = wasm_f32x4_splat(a[b].d);
-            for (int s = 0; s < NS; s++) {
-                v128_t xd[4];
-                tl_row_scales((const uint16_t *)(tiles[s] + go + 64 * TL_ROWS), xd);
-                for (int k = 0; k < 4; k++)   /* sumf += (float)sumi * (y.d * x.d), as the reference */
-                    sf[s][k] = wasm_f32x4_add(sf[s][k], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(si[s][k]), wasm_f32x4_mul(yd, xd[k])));
-            }
-        }
-        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) wasm_v128_store(out[s] + 4 * k, sf[s][k]);
-    } else {   /* I2_S: dot = sum code * a over the row */
-        const int32_t nb = n / QK_I2_S;
-        const int8_t *q = act;
-        const float *scales = (const float *)(q + (size_t)n);
-        const int32_t *sums = (const int32_t *)(scales + 1);
-        for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = wasm_i32x4_splat(0);
-        for (int32_t b = 0; b < nb; b++) {
-            for (int s = 0; s < NS; s++) idx[s] = tiles[s] + (size_t)b * 32 * TL_ROWS;
-            tl4_chunk_ns(idx, q + (size_t)b * QK_I2_S, 32, NS, si);
-        }
-        const v128_t sum = wasm_f32x4_splat((float)sums[0]), sc = wasm_f32x4_splat(scales[0]), ws = wasm_f32x4_splat(w->scale);
-        for (int s = 0; s < NS; s++)
-            for (int k = 0; k < 4; k++) {
-                const v128_t dot = wasm_f32x4_convert_i32x4(si[s][k]);
-                wasm_v128_store(out[s] + 4 * k, wasm_f32x4_mul(wasm_f32x4_div(wasm_f32x4_sub(dot, sum), sc), ws));
-            }
-    }
-}
-
-INLINE void mm_tl4_decode(const uint32_t type, const trit_mat *w, const void *act, float *y, int32_t r0, int32_t r1) {
-    for (int32_t i = 0, run = tl_runs(r0, r1, TL_STREAMS); i < run; i++) {
-        const uint8_t *tiles[TL_STREAMS];
-        int32_t tix[TL_STREAMS];
-        const int NS = tl_run_tiles(w, r0, r1, TL_STREAMS, i, tiles, tix);
-        float out[TL_STREAMS][TL_ROWS];
-        if (NS == TL_STREAMS) tl4_tiles_ns(type, w, tiles, TL_STREAMS, act, out);
-        else for (int s = 0; s < NS; s++) tl4_tiles_ns(type, w, tiles + s, 1, act, out + s);
-        for (int s = 0; s < NS; s++) {
-            const int32_t rt = tix[s] * TL_ROWS, a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
-            memcpy(y + a, &out[s][a - rt], sizeof(float) * (size_t)(e - a));
-        }
-    }
-}
-
 /* The loader's speed check of the dot-add (kernels.h: simd128_dot_add_probe): reps passes of the TL
  * decode's inner loop (variant 0: lookups) or TL4's (1: dot-adds) over TL_STREAMS x 16 rows x 1024
  * weights in cache; returns a checksum. Engines lower the instruction to one x86 vpdpbusd (AVX-VNNI)
@@ -901,7 +853,7 @@ INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32
     const uint8_t *tabs = (const uint8_t *)act + tl_table_offset(type, n, n_tok);
     const size_t tile_bytes = TL_ROWS * w->row_bytes;
     const int tl4 = w->layout == TT_LAYOUT_TL4;   /* no lookups: decode and every batch take dot-adds */
-    if (tl4 && n_tok == 1) { mm_tl4_decode(type, w, act, y, r0, r1); return; }
+    if (tl4 && n_tok == 1) { mm_tl_decode(type, 1, w, act, y, r0, r1); return; }
     if (tl4 || n_tok >= tl_dot_min_tokens) {   /* batches: chunks of equal size <= TLD_TOKENS (>= 4 tokens each) */
         const int32_t chunks = (n_tok + TLD_TOKENS - 1) / TLD_TOKENS;
         for (int32_t c = 0, t0 = 0; c < chunks; c++) {
@@ -911,7 +863,7 @@ INLINE void mm_tl(const uint32_t type, const trit_mat *w, const void *act, int32
         }
         return;
     }
-    if (n_tok == 1) { mm_tl_decode(type, w, act, y, r0, r1); return; }
+    if (n_tok == 1) { mm_tl_decode(type, 0, w, act, y, r0, r1); return; }
     for (int32_t t0 = 0; t0 < n_tok; t0 += TL_TOKENS) {
         const int T = n_tok - t0 < TL_TOKENS ? (int)(n_tok - t0) : TL_TOKENS;
         const uint8_t *tab[TL_TOKENS];
