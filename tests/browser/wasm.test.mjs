@@ -44,6 +44,12 @@ test('relaxed build: dot-add batch kernel in chromium == without it == simd buil
                 }
                 const res = { build: T.build, url, dot_add: X.trit_wasm_tl_dot_add(-1), bits, steps,
                               tl: X.trit_wasm_model_n_layout(m, 1), tl4: X.trit_wasm_model_n_layout(m, 3) };
+                // back to the GGUF layout in place (what the WebGPU backend asks for), and the last step again
+                res.restored = X.trit_wasm_model_gguf_layout(m);
+                res.left = X.trit_wasm_model_n_layout(m, 1) + X.trit_wasm_model_n_layout(m, 3);
+                X.trit_ctx_truncate(c, n - 1);
+                if (X.trit_ctx_decode(c, toks + 4 * (n - 1), 1, logits, 1)) throw new Error(T.lastError());
+                res.after = Array.from(new Uint32Array(T.memory.buffer, logits, V));
                 X.trit_ctx_free(c); X.trit_model_free(m); T.close();
                 return res;
             };
@@ -62,6 +68,11 @@ test('relaxed build: dot-add batch kernel in chromium == without it == simd buil
             assert.ok(on.steps.length === on.bits.length, `${url}: steps`);
             assert.ok(on.steps.every((v, i) => v === off.steps[i] && v === simd.steps[i]), `${url}: decode steps on == off == simd, bit for bit`);
             assert.ok(on.steps.every((v, i) => v === on.bits[i]), `${url}: decode steps == the batch, bit for bit`);
+            for (const x of [on, off]) {   // GGUF layout restored from TL4 / TL: every matrix, the same logits after
+                assert.deepEqual([x.restored, x.left], [x.tl + x.tl4, 0], `${url}: restore`);
+                const last = x.steps.slice(-x.after.length);
+                assert.ok(x.after.every((v, i) => v === last[i]), `${url}: the GGUF layout gives the same logits`);
+            }
         }
         assert.ok(!b.logs.some(l => l.startsWith('[pageerror]')), b.logs.join('\n'));
     } finally {
