@@ -290,6 +290,9 @@ export interface ModelInfo {
     tokenizer_model: string | null;
     tokenizer_pre: string | null;
     heap_bytes: number;
+    /** wasm: what the core chose at load (docs/wasm.md, "Kernels"): the relaxed dot-add kernels on or off,
+     * and how many ternary matrices have the TL (table lookups) and TL4 (dot-add) layouts */
+    kernels?: { dot_add: boolean; tl: number; tl4: number } | null;
     /** WebGPU backend only: what the GPU runs (null on wasm) and why WebGPU is not used (null if it is) */
     webgpu?: { backend: 'webgpu'; adapter: string; kv: 'f16' | 'f32'; dot4: boolean; nCtx: number; weightBytes: number; maxBinding: number } | null;
     fallback?: string | null;

@@ -165,7 +165,15 @@ export class WasmModel {
             chat_template: this.meta('tokenizer.chat_template'),
             tokenizer_model: this.meta('tokenizer.ggml.model'), tokenizer_pre: this.meta('tokenizer.ggml.pre'),
             heap_bytes: this.T.memory.buffer.byteLength,
+            kernels: this.kernels(),
         };
+    }
+
+    /** Which kernels the load chose (docs/wasm.md): the dot-add switch and the ternary matrices' layouts */
+    kernels() {
+        const X = this.T.exports;
+        if (!this.m || !X.trit_wasm_model_n_layout) return null;
+        return { dot_add: X.trit_wasm_tl_dot_add(-1) === 1, tl: X.trit_wasm_model_n_layout(this.m, 1), tl4: X.trit_wasm_model_n_layout(this.m, 3) };
     }
 
     /**

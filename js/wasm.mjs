@@ -112,6 +112,14 @@ export function relaxedDotAddFast(ex) {
     return dotAddFast;
 }
 
+/** Node: the parent's flags for a worker_threads Worker (they inherit process.execArgv), minus
+ * --input-type, which a worker refuses ("can only be used with string input"), so that an engine
+ * started from `node --input-type=module -e ...` can start its workers. */
+export function nodeWorkerExecArgv() {
+    const a = (typeof process !== 'undefined' && process.execArgv) || [];
+    return a.filter((x, i) => !x.startsWith('--input-type') && a[i - 1] !== '--input-type');
+}
+
 /** Shared wasm memory is available: Node, or a cross-origin-isolated page. */
 export function threadsSupported() {
     if (typeof SharedArrayBuffer === 'undefined') return false;
@@ -303,7 +311,7 @@ class Trit {
             let w;
             if (isNode) {
                 const { Worker } = await import('node:worker_threads');
-                w = new Worker(url, { workerData: msg });
+                w = new Worker(url, { workerData: msg, execArgv: nodeWorkerExecArgv() });
                 w.unref();   // a worker asleep in the pool never keeps Node alive
             } else {
                 w = new Worker(url, { type: 'module' });

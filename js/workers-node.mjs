@@ -3,11 +3,12 @@
 // (which serves the model handlers of worker.mjs on parentPort).
 
 import { Worker } from 'node:worker_threads';
+import { nodeWorkerExecArgv } from './wasm.mjs';
 
 const ENTRY = new URL('./worker-node.mjs', import.meta.url);
 
 export function createNodeWorker(name = 'trit model worker') {
-    const w = new Worker(ENTRY, { workerData: { tritModelWorker: true }, name });
+    const w = new Worker(ENTRY, { workerData: { tritModelWorker: true }, name, execArgv: nodeWorkerExecArgv() });
     let crashFn = null, gone = false;
     const crash = e => { if (!gone) { gone = true; if (crashFn) crashFn(e); } };
     w.on('error', e => crash(e));

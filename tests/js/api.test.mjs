@@ -5,6 +5,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine, TritError } from '../../js/index-node.mjs';
 import { model, ref, collect, PROMPTS } from './helpers.mjs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const F32 = model('bitnet-tiny-spm.f32.gguf');
 
@@ -173,6 +175,9 @@ test('no model option: the embedded pair from models/ (target + draft), writing 
     try {
         assert.equal(engine.info.model.name, 'trit-target');
         assert.equal(engine.info.draft.name, 'trit-draft');
+        // Node 20: no dot-add kernels (the known-answer test fails), every ternary matrix in the TL layout
+        const k = engine.info.model.kernels;
+        assert.ok(k && k.dot_add === false && k.tl4 === 0 && k.tl > 0, JSON.stringify(k));
         const r = await engine.completions.create({ prompt: 'once upon a time', max_tokens: 40, temperature: 0 });
         const words = r.choices[0].text.match(/[a-z]+/g) || [];
         assert.ok(words.length >= 15 && words.some(w => ['she', 'he', 'they', 'was', 'the'].includes(w)), r.choices[0].text);
@@ -180,4 +185,17 @@ test('no model option: the embedded pair from models/ (target + draft), writing 
     } finally { await engine.unload(); }
     const alone = await createEngine({ draft: null });
     try { assert.equal(alone.info.draft, null); } finally { await alone.unload(); }
+});
+
+test('an engine started from `node --input-type=module -e` starts its workers (they must not inherit that flag)', () => {
+    const index = fileURLToPath(new URL('../../js/index-node.mjs', import.meta.url));
+    const code = `import { createEngine } from ${JSON.stringify(index)};
+        const e = await createEngine({ threads: 2 });
+        const r = await e.completions.create({ prompt: 'once upon a time', max_tokens: 4, temperature: 0 });
+        console.log(JSON.stringify({ n: r.usage.completion_tokens, threads: e.info.route.nThreads }));
+        await e.unload();`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60000 });
+    const r = JSON.parse(out.trim().split('\n').pop());
+    assert.equal(r.n, 4);
+    assert.ok(r.threads >= 1);
 });

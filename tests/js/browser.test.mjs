@@ -97,13 +97,18 @@ test('in chromium: workers, progress, Cache API, integrity, File, speculative de
         await e3.unload();
         const e4 = await createEngine({ model: '/models/bitnet-tiny-spm.f32.gguf', draft: '/models/bitnet-tiny-spm.tq2_0.gguf' });
         const r4 = await e4.completions.create({ ...body, speculative: { k: 4, adaptive: false } });
-        out.spec = { ids: r4.choices[0].token_ids, stats: r4.usage.extra.speculative, draftFromCache: e4.info.draft.from_cache };
+        out.spec = { ids: r4.choices[0].token_ids, stats: r4.usage.extra.speculative, draftFromCache: e4.info.draft.from_cache,
+            kernels: e4.info.draft.kernels };
         await e4.unload();
         out.cacheKeysAfter = (await c.keys()).length;
         return out;
     }, { body, sha });
 
     assert.deepEqual(errors, []);
+    // the TQ2_0 draft's matrices: TL4 exactly where the loader turned the dot-add kernels on (a speed
+    // check decides that, so either is right here), TL otherwise
+    const k = r.spec.kernels;
+    assert.ok(k && (k.dot_add ? k.tl4 > 0 && k.tl === 0 : k.tl > 0 && k.tl4 === 0), JSON.stringify(k));
     assert.equal(r.caps.platform, 'browser');
     assert.equal(r.caps.simd, true);
     assert.equal(r.caps.workers, true);
