@@ -15,15 +15,16 @@ export function rate(bytesPerS) { return `${bytes(bytesPerS)}/s`; }
 
 export function percent(x) { return `${Math.round(100 * x)}%`; }
 
-/** The route the engine took, for people: "wasm SIMD · 1 thread", "threads (4)", "remote". */
-export function route(r) {
+/** The route the engine took, for people: "wasm SIMD · 1 thread", "threads (4)", "remote"; kernels
+ * (info.model.kernels): "· dot-add" where the core took its dot-add kernels (docs/wasm.md). */
+export function route(r, kernels) {
     if (!r) return '–';
     if (r.kind === 'remote') return `remote (${r.baseURL})`;
     // the -mt twins are the same kernels on shared memory (the thread count follows)
     const base = typeof r.build === 'string' ? r.build.replace(/-mt$/, '') : r.build;
     const build = base === 'simd' ? 'SIMD' : base === 'relaxed' ? 'SIMD (relaxed)' : base === 'scalar' ? 'scalar' : base;
     const threads = r.threads ? `threads${r.nThreads ? ` (${r.nThreads})` : ''}` : 'single-thread';
-    return `${r.backend}${build ? ` ${build}` : ''} · ${threads}`;
+    return `${r.backend}${build ? ` ${build}` : ''} · ${threads}${kernels && kernels.dot_add ? ' · dot-add' : ''}`;
 }
 
 const BY_CODE = {
