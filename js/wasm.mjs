@@ -112,11 +112,14 @@ export function relaxedDotAddFast(ex) {
     return dotAddFast;
 }
 
-/** Node: the parent's flags for a worker_threads Worker (they inherit process.execArgv), minus
- * --input-type, which a worker refuses ("can only be used with string input"), so that an engine
- * started from `node --input-type=module -e ...` can start its workers. */
+/** Node: the execArgv option for a worker_threads Worker. Workers inherit process.execArgv, and one
+ * flag there makes them fail: --input-type ("can only be used with string input"), so an engine started
+ * from `node --input-type=module -e ...` could not start its workers. Then: the parent's flags without
+ * it. Otherwise undefined (inherit): flags given explicitly are validated for workers, and per-process
+ * ones such as --expose-gc, which are fine inherited, would fail ("invalid execArgv flags"). */
 export function nodeWorkerExecArgv() {
     const a = (typeof process !== 'undefined' && process.execArgv) || [];
+    if (!a.some(x => x.startsWith('--input-type'))) return undefined;
     return a.filter((x, i) => !x.startsWith('--input-type') && a[i - 1] !== '--input-type');
 }
 
