@@ -20,6 +20,15 @@ int mat_tl_supported(const trit_mat *w) {
            w->n_out > 0 && w->n_in > 0 && w->n_in % tl_block(w->type) == 0;
 }
 
+static int tl_layout(uint32_t layout) { return layout == TT_LAYOUT_TL || layout == TT_LAYOUT_TL4; }
+
+/* A row's 4 codes c0..c3 of weights 4q..4q+3 as the bytes of a word <-> its TL byte
+ * (4 c0 + c1) | (4 c2 + c3) << 4 */
+static uint8_t tl_pack_codes(uint32_t c) {
+    return (uint8_t)(((c & 3) << 2) | ((c >> 8) & 3) | ((c >> 10) & 0xc0) | ((c >> 20) & 0x30));
+}
+static uint32_t tl_unpack_codes(uint32_t x) { return (x >> 2 & 3) | (x & 3) << 8 | (x >> 6 & 3) << 16 | (x >> 4 & 3) << 24; }
+
 /* TL4 (kernels.h): byte 4r'+i of idx vector q holds in field k (bits 2k, 2k+1) the code of weight
  * 4q+i of row 4k+r'; the 32-bit word at 4r' is the 4 codes of row 4k+r' in field k of its bytes. */
 static uint32_t tl4_codes(const uint8_t *v, int r) {   /* row r's codes c0..c3 of vector v, one a byte */
@@ -27,11 +36,9 @@ static uint32_t tl4_codes(const uint8_t *v, int r) {   /* row r's codes c0..c3 o
     memcpy(&x, v + 4 * (r % 4), 4);
     return x >> (2 * (r / 4)) & 0x03030303u;
 }
-/* the TL byte (4 c0 + c1) | (4 c2 + c3) << 4 of row `lane` of a group's idx vector q, from either layout */
+/* the TL byte of row `lane` of a group's idx vector q, from either layout */
 static int tl_byte(const trit_mat *w, const uint8_t *g, int q, int lane) {
-    if (w->layout != TT_LAYOUT_TL4) return g[q * TL_ROWS + lane];
-    const uint32_t c = tl4_codes(g + q * TL_ROWS, lane);
-    return (int)(((c & 3) << 2) | (c >> 8 & 3) | (c >> 10 & 0xc0) | (c >> 20 & 0x30));
+    return w->layout == TT_LAYOUT_TL4 ? tl_pack_codes(tl4_codes(g + q * TL_ROWS, lane)) : g[q * TL_ROWS + lane];
 }
 
 int tl_code(const trit_mat *w, int32_t r, int32_t e) {
@@ -66,7 +73,7 @@ __attribute__((noinline)) static void repack_tile(uint32_t type, const uint8_t *
                     v |= wd << (2 * (r / 4));
                     memcpy(o, &v, 4);
                 } else
-                    g[q * TL_ROWS + r] = (uint8_t)(((wd & 3) << 2) | ((wd >> 8) & 3) | ((wd >> 10) & 0xc0) | ((wd >> 20) & 0x30));
+                    g[q * TL_ROWS + r] = tl_pack_codes(wd);
             }
             if (tq2) memcpy(g + 1024 + 2 * r, &((const block_tq2_0 *)blk)->d, 2);
         }
@@ -102,8 +109,7 @@ static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t ro
         for (int r = 0; r < TL_ROWS; r++) {
             uint8_t *blk = dst + (size_t)r * row_bytes + (size_t)b * bsz;
             for (int q = 0; q < nq; q++) {
-                const uint32_t x = g[q * TL_ROWS + r];   /* TL: (4 c0 + c1) | (4 c2 + c3) << 4 */
-                const uint32_t wd = tl4 ? tl4_codes(g + q * TL_ROWS, r) : (x >> 2 & 3) | (x & 3) << 8 | (x >> 6 & 3) << 16 | (x >> 4 & 3) << 24;
+                const uint32_t wd = tl4 ? tl4_codes(g + q * TL_ROWS, r) : tl_unpack_codes(g[q * TL_ROWS + r]);
                 const int shift = tq2 ? 2 * ((q % 32) / 8) : 6 - 2 * (q / 8);
                 uint8_t *o = blk + (tq2 ? 32 * (q / 32) : 0) + 4 * (q % 8);
                 uint32_t v;
@@ -117,7 +123,7 @@ static void unpack_tile(uint32_t type, const uint8_t *src, int32_t nb, size_t ro
 }
 
 int mat_tl_unpack(trit_mat *w) {
-    if (w->layout != TT_LAYOUT_TL && w->layout != TT_LAYOUT_TL4) return -1;
+    if (!tl_layout(w->layout)) return -1;
     const size_t tile = TL_ROWS * w->row_bytes;
     uint8_t *tmp = malloc(tile);
     if (!tmp) return -1;
@@ -192,12 +198,12 @@ int32_t kernels_restore_model(trit_model *m) {
         trit_layer *L = &m->layers[l];
         trit_mat *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->wgate, &L->wup, &L->wdown};
         for (int j = 0; j < 7; j++)
-            if (ms[j]->layout == TT_LAYOUT_TL || ms[j]->layout == TT_LAYOUT_TL4) {
+            if (tl_layout(ms[j]->layout)) {
                 if (mat_tl_unpack(ms[j])) return -1;
                 done++;
             }
     }
-    if (m->output.layout == TT_LAYOUT_TL || m->output.layout == TT_LAYOUT_TL4) {
+    if (tl_layout(m->output.layout)) {
         if (mat_tl_unpack(&m->output)) return -1;
         done++;
     }

@@ -608,31 +608,29 @@ INLINE void tld_dot4_n(const v128_t *cw, const int8_t *const *a, int np, int nq,
     for (; p + 2 <= np; p += 2) tld_dot4(cw, a + p, 2, nq, si + p);
     for (; p < np; p++) tld_dot4(cw, a + p, 1, nq, si + p);
 }
-/* TL4 (kernels.h): the code vectors tld_dot4 reads are the 4 fields of each idx vector (7 ops per q) */
+/* TL4 (kernels.h): the 4 fields of an idx vector, c[k] = rows 4k..4k+3 x 4 codes (7 ops) */
+INLINE void tl4_fields(const uint8_t *idx, v128_t c[4]) {
+    const v128_t m3 = wasm_i8x16_splat(3), x = wasm_v128_load(idx);
+    c[0] = wasm_v128_and(x, m3);
+    c[1] = wasm_v128_and(wasm_u16x8_shr(x, 2), m3);
+    c[2] = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
+    c[3] = wasm_v128_and(wasm_u16x8_shr(x, 6), m3);
+}
+/* the code vectors tld_dot4 reads are those fields */
 INLINE void tl4_unpack(const uint8_t *idx, int nq, v128_t *cw) {
-    const v128_t m3 = wasm_i8x16_splat(3);
-    for (int q = 0; q < nq; q++) {
-        const v128_t x = wasm_v128_load(idx + q * TL_ROWS);
-        cw[4 * q + 0] = wasm_v128_and(x, m3);
-        cw[4 * q + 1] = wasm_v128_and(wasm_u16x8_shr(x, 2), m3);
-        cw[4 * q + 2] = wasm_v128_and(wasm_u16x8_shr(x, 4), m3);
-        cw[4 * q + 3] = wasm_v128_and(wasm_u16x8_shr(x, 6), m3);
-    }
+    for (int q = 0; q < nq; q++) tl4_fields(idx + q * TL_ROWS, cw + 4 * q);
 }
 /* TL4 decode: NS tiles' idx vectors in lockstep (as tl_chunk_ns), one token: si[s][k] += rows 4k..4k+3
  * of sum code * a over nq q; a: the token's int8 activations for idx[s][0] (4 per q) */
 INLINE void tl4_chunk_ns(const uint8_t *const *idx, const int8_t *a, int nq, int NS, v128_t si[][4]) {
-    const v128_t m3 = wasm_i8x16_splat(3);
     v128_t acc[TL_STREAMS][4];
     for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) acc[s][k] = si[s][k];
     for (int q = 0; q < nq; q++) {
         const v128_t sa = wasm_v128_load32_splat(a + 4 * q);
         for (int s = 0; s < NS; s++) {
-            const v128_t x = wasm_v128_load(idx[s] + q * TL_ROWS);
-            acc[s][0] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(x, m3), acc[s][0]);
-            acc[s][1] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(wasm_u16x8_shr(x, 2), m3), acc[s][1]);
-            acc[s][2] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(wasm_u16x8_shr(x, 4), m3), acc[s][2]);
-            acc[s][3] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, wasm_v128_and(wasm_u16x8_shr(x, 6), m3), acc[s][3]);
+            v128_t c[4];
+            tl4_fields(idx[s] + q * TL_ROWS, c);
+            for (int k = 0; k < 4; k++) acc[s][k] = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(sa, c[k], acc[s][k]);
         }
     }
     for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) si[s][k] = acc[s][k];
@@ -704,6 +702,14 @@ void simd128_build_pairs(const int8_t *q, int32_t n_in, uint8_t *out) {   /* ker
     }
 }
 
+/* one group's code vectors for the batch kernel: TL4's fields, or unpacked from TL for the dot-add
+ * variant or the two-instruction dots */
+INLINE void tld_unpack_for(const int tl4, const uint8_t *g, int nq, v128_t *cw) {
+    if (tl4) tl4_unpack(g, nq, cw);
+    else if (DOT_ADD) tld_unpack4(g, nq, cw);
+    else tld_unpack(g, nq, cw);
+}
+
 /* One 16-row tile for tokens t0..t0+T-1 (T <= TLD_TOKENS): out[t][16], the same bits as tl_tile */
 /* TLD_STREAMS: tiles the batch kernel walks in lockstep, as TL_STREAMS for decode. Measured with
  * bench/ab.mjs (2b TQ2_0, verify K = 4, relaxed build): 2 streams 0.95x / 0.99x the time of 1, within
@@ -726,9 +732,7 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
         for (int32_t b = 0; b < nb; b++)
             for (int s = 0; s < NS; s++) {
                 const uint8_t *g = tiles[s] + (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
-                if (tl4) tl4_unpack(g, 64, cw);
-                else if (DOT_ADD) tld_unpack4(g, 64, cw);
-                else tld_unpack(g, 64, cw);
+                tld_unpack_for(tl4, g, 64, cw);
                 v128_t xd[4];
                 tl_row_scales((const uint16_t *)(g + 64 * TL_ROWS), xd);
                 for (int t = 0; t < T; t += TLD_PAR) {
@@ -764,9 +768,7 @@ static void tld_tile(const uint32_t type, const trit_mat *w, const uint8_t *cons
         for (int s = 0; s < NS; s++) for (int t = 0; t < T; t++) for (int k = 0; k < 4; k++) si[s][t][k] = wasm_i32x4_splat(0);
         for (int32_t b = 0; b < nb; b++)
             for (int s = 0; s < NS; s++) {
-                if (tl4) tl4_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
-                else if (DOT_ADD) tld_unpack4(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
-                else tld_unpack(tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
+                tld_unpack_for(tl4, tiles[s] + (size_t)b * 32 * TL_ROWS, 32, cw);
                 for (int t = 0; t < T; t += TLD_PAR) {
                     const int np = T - t < TLD_PAR ? T - t : TLD_PAR;
                     if (tl4 || DOT_ADD) {
@@ -824,7 +826,7 @@ int32_t simd128_dot_add_probe(int32_t variant, int32_t reps) {
         uint32_t x = 2463534242u;
         for (int i = 0; i < TL_STREAMS * NQ * TL_ROWS; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; codes[i / (NQ * TL_ROWS)][i % (NQ * TL_ROWS)] = (uint8_t)(x & 0xAA); }
         for (int i = 0; i < NQ * 4; i++) a[i] = (int8_t)((i * 37) % 255 - 127);
-        for (int p = 0; p < NQ * 2; p++) tl_build_tables_ref(a + 2 * (p % (NQ * 2)), 2, tab + (size_t)p * 32);
+        tl_build_tables_ref(a, NQ * 4, tab);
         ready = 1;
     }
     v128_t si[TL_STREAMS][4];
