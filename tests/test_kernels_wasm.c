@@ -278,21 +278,17 @@ static void test_kernels(void) {
                     }
             g_f16_kind = 0;
             if (type != TT_TQ2_0 && type != TT_I2_S) continue;
-            for (int b = 0; b < 4; b++) {
-                const int32_t n_out = n_outs_tl[b];
-                for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 3 : 1) check_case(type, 1, n_in, n_out, n_tok, 0, n_out);
-                check_case(type, 1, n_in, n_out, 21, 0, n_out);
-                check_case(type, 1, n_in, n_out, 1, 16, n_out);          /* tile-aligned ranges */
-                check_case(type, 1, n_in, n_out, 3, 3, n_out - 5);       /* and unaligned ones */
-                check_case(type, 1, n_in, n_out, 9, 7, 9);
-                /* TL4: the scalar twin everywhere; its SIMD (dot-add) kernels under TRIT_TEST_DOT_ADD */
-                for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 3 : 1) check_case(type, 2, n_in, n_out, n_tok, 0, n_out);
-                check_case(type, 2, n_in, n_out, 21, 0, n_out);
-                check_case(type, 2, n_in, n_out, 1, 16, n_out);
-                check_case(type, 2, n_in, n_out, 1, 3, n_out - 5);
-                check_case(type, 2, n_in, n_out, 3, 3, n_out - 5);
-                check_case(type, 2, n_in, n_out, 9, 7, 9);
-            }
+            /* tl 1: TL; 2: TL4, the scalar twin everywhere, its SIMD (dot-add) kernels under TRIT_TEST_DOT_ADD */
+            for (int tl = 1; tl <= 2; tl++)
+                for (int b = 0; b < 4; b++) {
+                    const int32_t n_out = n_outs_tl[b];
+                    for (int32_t n_tok = 1; n_tok <= 16; n_tok += g_quick ? 3 : 1) check_case(type, tl, n_in, n_out, n_tok, 0, n_out);
+                    check_case(type, tl, n_in, n_out, 21, 0, n_out);
+                    check_case(type, tl, n_in, n_out, 1, 16, n_out);          /* tile-aligned ranges */
+                    check_case(type, tl, n_in, n_out, 1, 3, n_out - 5);       /* and unaligned ones */
+                    check_case(type, tl, n_in, n_out, 3, 3, n_out - 5);
+                    check_case(type, tl, n_in, n_out, 9, 7, 9);
+                }
         }
     }
     /* Q8_0 and Q6_K take the SIMD kernels (the bit-equality above is not the reference compared with itself) */
@@ -424,6 +420,7 @@ static void bench_mem(int32_t n_in, int32_t n_out, int copies) {
 
 int main(int argc, char **argv) {
     (void)read_oracle;
+    g_dot_add = getenv("TRIT_TEST_DOT_ADD") != NULL;
     /* bench [n_in n_out [f16_kind [f16_scan]]] (or TRIT_TEST_BENCH="n_in n_out ..."): 2b FFN shape by default */
     const char *be = getenv("TRIT_TEST_BENCH");
     if (be && !strncmp(be, "mem", 3)) {
@@ -441,7 +438,7 @@ int main(int argc, char **argv) {
             if (argc > 5) scan = atoi(argv[5]);
         }
         const int32_t toks[] = {1, 2, 4, 8, 16};
-        tl_dot_add = getenv("TRIT_TEST_DOT_ADD") != NULL;   /* time the dot-add variant and TL4 (node --no-liftoff) */
+        tl_dot_add = g_dot_add;   /* time the dot-add variant and TL4 (node --no-liftoff) */
         g_f16_kind = kind;
         g_f16_scan = scan;
         const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_I2_S, 1}, {TT_TQ2_0, 0}, {TT_TQ1_0, 0}, {TT_F16, 0},
@@ -453,7 +450,6 @@ int main(int argc, char **argv) {
         return 0;
     }
     g_quick = argc > 1 && !strcmp(argv[1], "quick");
-    g_dot_add = getenv("TRIT_TEST_DOT_ADD") != NULL;
     CHECK(simd128_available() == TRIT_TEST_EXPECT_SIMD, "SIMD128 kernels %s", TRIT_TEST_EXPECT_SIMD ? "built in" : "absent");
     test_tables();
     test_attention();

@@ -160,11 +160,12 @@ describe('chat demo in chromium', () => {
         assert.ok(threadedBuild, 'build/web ships a threaded wasm build');
         assert.equal(s.route.threads, threadedBuild, `route: ${s.route.reason}`);
         console.log(`route: ${s.route.reason}`);
-        assert.match(await page.textContent('#stat-route'), threadedBuild ? /threads/ : /single-thread/);
+        const routeText = await page.textContent('#stat-route');
+        assert.match(routeText, threadedBuild ? /threads/ : /single-thread/);
         // "dot-add" exactly where the core took those kernels (the loader's speed check decides)
         const kernels = await page.evaluate(() => window.tritDemo.engine.info.model.kernels);
-        assert.equal(/dot-add/.test(await page.textContent('#stat-route')), !!(kernels && kernels.dot_add), JSON.stringify(kernels));
-        console.log(`kernels: ${JSON.stringify(kernels)}; shown: ${await page.textContent('#stat-route')}`);
+        assert.equal(/dot-add/.test(routeText), !!(kernels && kernels.dot_add), JSON.stringify(kernels));
+        console.log(`kernels: ${JSON.stringify(kernels)}; shown: ${routeText}`);
         // the models were downloaded once (by the service worker), not a second time by the engine
         const modelGets = requests.filter(u => u.startsWith('/models/'));
         assert.deepEqual(modelGets.sort(), [`/${web.models.draft.url}`, `/${web.models.target.url}`].sort());

@@ -244,6 +244,9 @@ function builtinSource() {
     };
 }
 
+/** the stats' route line: where the engine runs and which kernels its model took */
+function showRoute(e) { $('stat-route').textContent = words.route(e.info.route, e.info.model && e.info.model.kernels); }
+
 function describeModel() {
     const e = state.engine, s = state.source;
     if (!e) { $('model-line').textContent = 'no model loaded'; return; }
@@ -257,7 +260,7 @@ function describeModel() {
     $('use-builtin').hidden = s.kind === 'builtin';
     $('prompt').placeholder = state.mode === 'chat' ? 'Write a message…' : (state.builtin && state.builtin.embedded && s.kind === 'builtin'
         ? 'Start a story, e.g. “once upon a time, a little fox” (the model writes lower-case stories)…' : 'Write the start of a text for the model to continue…');
-    $('stat-route').textContent = words.route(e.info.route, e.info.model && e.info.model.kernels);
+    showRoute(e);
     updateSpecUI();
     refreshStored();
 }
@@ -427,7 +430,7 @@ function finalStats(out, { tokens, usage, finish, stopped, cut, ms }) {
     out.meta.textContent = parts.join(' · ');
     out.meta.hidden = false;
     out.node.dataset.finish = stopped ? 'stopped' : finish || 'error';
-    if (state.engine) $('stat-route').textContent = words.route(state.engine.info.route, state.engine.info.model && state.engine.info.model.kernels);
+    if (state.engine) showRoute(state.engine);
 }
 
 // ---- settings --------------------------------------------------------------------------------------
