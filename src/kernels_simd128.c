@@ -316,11 +316,42 @@ static void mm_i2_s(const trit_mat *w, const void *act, int32_t n_tok, float *y,
 #define ILO(l, h) wasm_i8x16_shuffle(l, h, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define IHI(l, h) wasm_i8x16_shuffle(l, h, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
-/* a TQ2_0 TL group's 16 row scales (fp16, row order) as xd[k] = rows 4k..4k+3 */
+/* halves -> f32, 4 lanes (s: the halves sign-extended to i32). fast: normal halves (and zeros) give
+ * w * 2^-112 with two integer ops; exact: any half, the reference's trit_fp16_to_fp32 */
+INLINE v128_t f16_fast4(v128_t s) {   /* s: sign-extended halves -> w * 2^-112 */
+    return wasm_v128_and(wasm_i32x4_shl(s, 13), wasm_i32x4_splat((int32_t)0x8FFFE000u));
+}
+
+INLINE v128_t f16_exact4(v128_t s) {   /* -> w */
+    const v128_t mag = wasm_i32x4_shl(wasm_v128_and(s, wasm_i32x4_splat(0x7fff)), 13);
+    const v128_t norm = wasm_i32x4_add(mag, wasm_i32x4_splat(112 << 23));
+    /* subnormal m * 2^-24 = f32(2^-14 + m * 2^-24) - 2^-14, exact; zero gives 0 */
+    const v128_t sub = wasm_f32x4_sub(wasm_i32x4_add(mag, wasm_i32x4_splat(113 << 23)), wasm_f32x4_splat(0x1p-14f));
+    v128_t v = wasm_v128_bitselect(norm, sub, wasm_i32x4_gt(mag, wasm_i32x4_splat(0x7fffff)));
+    /* inf / NaN: all exponent bits, the mantissa kept */
+    v = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), v, wasm_i32x4_gt(mag, wasm_i32x4_splat((0x7c00 << 13) - 1)));
+    return wasm_v128_or(v, wasm_v128_and(s, wasm_i32x4_splat((int32_t)0x80000000u)));
+}
+
+/* a TQ2_0 TL group's 16 row scales (fp16, row order) as xd[k] = rows 4k..4k+3, exactly
+ * trit_fp16_to_fp32 of each, in vector ops: the fast conversion times 2^112 (exact for normal halves and
+ * zeros) unless one of the 16 is subnormal (exact that way too, but a denormal operand makes an x86
+ * multiply take a microcode assist), inf or NaN. Was 16 scalar conversions per 16 rows x 256 weights:
+ * the TL TQ2_0 decode kernel in cache took 0.051 instead of 0.057-0.060 ns a weight (test_kernels_wasm
+ * bench, 2560 x 2560). */
 INLINE void tl_row_scales(const uint16_t *d16, v128_t xd[4]) {
-    for (int k = 0; k < 4; k++)
-        xd[k] = wasm_f32x4_make(trit_fp16_to_fp32(d16[4 * k]), trit_fp16_to_fp32(d16[4 * k + 1]),
-                                trit_fp16_to_fp32(d16[4 * k + 2]), trit_fp16_to_fp32(d16[4 * k + 3]));
+    const v128_t v0 = wasm_v128_load(d16), v1 = wasm_v128_load(d16 + 8);
+    const v128_t one = wasm_i16x8_splat(1), top = wasm_i16x8_splat(0x3ff), big = wasm_i16x8_splat(0x7bff);
+    const v128_t m0 = wasm_v128_and(v0, wasm_i16x8_splat(0x7fff)), m1 = wasm_v128_and(v1, wasm_i16x8_splat(0x7fff));
+    /* magnitude 1..0x3ff: subnormal; above 0x7bff: inf / NaN */
+    const v128_t odd = wasm_v128_or(wasm_v128_or(wasm_u16x8_lt(wasm_i16x8_sub(m0, one), top), wasm_i16x8_gt(m0, big)),
+                                    wasm_v128_or(wasm_u16x8_lt(wasm_i16x8_sub(m1, one), top), wasm_i16x8_gt(m1, big)));
+    const v128_t s[4] = {wasm_i32x4_extend_low_i16x8(v0), wasm_i32x4_extend_high_i16x8(v0),
+                         wasm_i32x4_extend_low_i16x8(v1), wasm_i32x4_extend_high_i16x8(v1)};
+    if (!wasm_v128_any_true(odd))
+        for (int k = 0; k < 4; k++) xd[k] = wasm_f32x4_mul(f16_fast4(s[k]), wasm_f32x4_splat(0x1p112f));
+    else
+        for (int k = 0; k < 4; k++) xd[k] = f16_exact4(s[k]);
 }
 
 /* si[0..3] += rows 0-3, 4-7 (lo) and 8-11, 12-15 (hi) of two int16 row sums, widened */
@@ -929,21 +960,6 @@ void simd128_build_tables(const int8_t *q, int32_t n_in, uint8_t *tab) {
 
 void simd128_prepare_f16(const uint16_t *a16, int32_t n, float *out) {
     for (int32_t i = 0; i < n; i++) out[i] = trit_fp16_to_fp32(a16[i]) * F16_XSCALE;
-}
-
-INLINE v128_t f16_fast4(v128_t s) {   /* s: sign-extended halves -> w * 2^-112 */
-    return wasm_v128_and(wasm_i32x4_shl(s, 13), wasm_i32x4_splat((int32_t)0x8FFFE000u));
-}
-
-INLINE v128_t f16_exact4(v128_t s) {   /* -> w */
-    const v128_t mag = wasm_i32x4_shl(wasm_v128_and(s, wasm_i32x4_splat(0x7fff)), 13);
-    const v128_t norm = wasm_i32x4_add(mag, wasm_i32x4_splat(112 << 23));
-    /* subnormal m * 2^-24 = f32(2^-14 + m * 2^-24) - 2^-14, exact; zero gives 0 */
-    const v128_t sub = wasm_f32x4_sub(wasm_i32x4_add(mag, wasm_i32x4_splat(113 << 23)), wasm_f32x4_splat(0x1p-14f));
-    v128_t v = wasm_v128_bitselect(norm, sub, wasm_i32x4_gt(mag, wasm_i32x4_splat(0x7fffff)));
-    /* inf / NaN: all exponent bits, the mantissa kept */
-    v = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), v, wasm_i32x4_gt(mag, wasm_i32x4_splat((0x7c00 << 13) - 1)));
-    return wasm_v128_or(v, wasm_v128_and(s, wasm_i32x4_splat((int32_t)0x80000000u)));
 }
 
 INLINE void f16_w8(const uint16_t *w, int exact, v128_t *lo, v128_t *hi) {

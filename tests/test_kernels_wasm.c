@@ -56,6 +56,10 @@ static uint8_t *make_weights(uint32_t type, int32_t n_in, int32_t n_out, trit_ma
         const size_t at = type == TT_Q8_0 ? 0 : bs - 2;   /* where the block's fp16 scale is */
         for (size_t b = 0; b < rb * (size_t)n_out / bs; b++) {
             uint16_t d = trit_fp32_to_fp16(frnd() * 0.1f);
+            const uint32_t odd = rnd() % 64;   /* some subnormal, zero and infinite scales: the exact paths */
+            if (odd < 2) d = (uint16_t)((rnd() & 0x8000) | (1 + rnd() % 0x3ff));
+            else if (odd == 2) d = (uint16_t)(rnd() & 0x8000);
+            else if (odd == 3 && type == TT_TQ2_0) d = (uint16_t)((rnd() & 0x8000) | 0x7c00);
             memcpy(data + b * bs + at, &d, 2);
         }
     } else if (type == TT_F16) {
