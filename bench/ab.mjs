@@ -5,7 +5,7 @@
 //
 //   node --experimental-wasm-relaxed-simd bench/ab.mjs --model build/bench/2b.tq2_0.gguf \
 //        --a /tmp/old.wasm --b build/wasm/trit-relaxed.wasm [--tokens 24] [--k 4] [--rounds 6]
-//        [--a-dot-add 0|1] [--b-dot-add 0|1] [--a-dot-min N] [--b-dot-min N] [--browser]
+//        [--a-dot-add 0|1] [--b-dot-add 0|1] [--a-dot-min N] [--b-dot-min N] [--b-model F.gguf] [--browser]
 //
 // Both builds load the model (two copies in memory). Per round: one decode step on A, one on B, ...
 // (--tokens each), then a K-token verification (all logits, rolled back) on A and on B. Prints the
@@ -13,7 +13,8 @@
 // --a / --b: a .wasm path or a build name (relaxed, simd, ...). --x-dot-add: the relaxed build's
 // dot-add batch kernel off / on (default: js/wasm.mjs's known-answer test; never 1 in Node 20, whose
 // baseline tier computes it wrongly). --x-dot-min N: batches of >= N tokens take the dot kernel
-// (trit_wasm_tl_dot_min; default the build's). --browser: the same in headless chromium (its page, one thread;
+// (trit_wasm_tl_dot_min; default the build's). --a-model / --b-model: that side decodes another file
+// (two formats of one shape, say; --a and --b may then name the same build). --browser: the same in headless chromium (its page, one thread;
 // paths are served from 127.0.0.1).
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -37,7 +38,8 @@ async function abCore(o) {
         const T = await loadTrit({ ...side.load, threads: 1, dotAdd: side.dotAdd });
         const X = T.exports;
         if (side.dotMin) X.trit_wasm_tl_dot_min(side.dotMin);
-        const buf = T._fs ? T.readModelFile(o.model) : await T.fetchModel(o.model);
+        const file = side.model || o.model;
+        const buf = T._fs ? T.readModelFile(file) : await T.fetchModel(file);
         const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
         if (!m) throw new Error(`${side.name}: load: ${T.lastError()}`);
         const c = X.trit_wasm_ctx_init(m, 512, 64, 0) >>> 0;
@@ -73,12 +75,13 @@ async function abCore(o) {
     return out;
 }
 
-const side = (name, f, dotAdd) => ({ name, dotAdd, dotMin: Number(arg(`--${name}-dot-min`, '0')), load: /\.wasm$/.test(f) ? { url: f } : { build: f } });
+const side = (name, f, dotAdd) => ({ name, dotAdd, dotMin: Number(arg(`--${name}-dot-min`, '0')), model: arg(`--${name}-model`),
+    load: /\.wasm$/.test(f) ? { url: f } : { build: f } });
 const o = { tokens: Number(arg('--tokens', '24')), K: Number(arg('--k', '4')), rounds: Number(arg('--rounds', '6')) };
 let res;
 if (process.argv.includes('--browser')) {
     const url = p => { const r = path.relative(ROOT, path.resolve(p)); if (r.startsWith('..')) throw new Error(`${p}: not inside the repository`); return '/' + r; };
-    const sideUrl = (n, f, d) => { const s = side(n, f, d); if (s.load.url) s.load.url = b.url + url(f); return s; };
+    const sideUrl = (n, f, d) => { const s = side(n, f, d); if (s.load.url) s.load.url = b.url + url(f); if (s.model) s.model = b.url + url(s.model); return s; };
     const b = await benchPage();
     try {
         res = await b.page.evaluate(`(${abCore.toString()})(${JSON.stringify({ ...o, base: b.url + '/', model: b.url + url(model),
