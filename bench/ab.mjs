@@ -9,7 +9,8 @@
 //
 // Both builds load the model (two copies in memory). Per round: one decode step on A, one on B, ...
 // (--tokens each), then a K-token verification (all logits, rolled back) on A and on B. Prints the
-// median per-step times and B/A, and the same as JSON on the last line. Nothing asserts timings.
+// median per-step times and B/A, the median B/A of adjacent pairs ("paired": drift between pairs
+// cancels), and the same as JSON on the last line. Nothing asserts timings.
 // --a / --b: a .wasm path or a build name (relaxed, simd, ...). --x-dot-add: the relaxed build's
 // dot-add batch kernel off / on (default: js/wasm.mjs's known-answer test; never 1 in Node 20, whose
 // baseline tier computes it wrongly). --x-dot-min N: batches of >= N tokens take the dot kernel
@@ -23,7 +24,7 @@ import { arg, benchPage } from './lib.mjs';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const model = arg('--model'), files = { a: arg('--a'), b: arg('--b') };
 if (!model || !files.a || !files.b) {
-    process.stderr.write('usage: bench/ab.mjs --model F.gguf --a A.wasm|BUILD --b B.wasm|BUILD [--tokens N] [--k K] [--rounds R] [--a-dot-add 0|1] [--b-dot-add 0|1] [--browser]\n');
+    process.stderr.write('usage: bench/ab.mjs --model F.gguf --a A.wasm|BUILD --b B.wasm|BUILD [--tokens N] [--k K] [--rounds R] [--a-dot-add 0|1] [--b-dot-add 0|1] [--a-model F] [--b-model F] [--browser]\n');
     process.exit(2);
 }
 const flag = name => { const v = arg(name); return v === undefined ? undefined : v === '1'; };
@@ -72,6 +73,10 @@ async function abCore(o) {
     }
     const out = { a_build: E.a.build, a_dot_add: E.a.dotAdd, b_build: E.b.build, b_dot_add: E.b.dotAdd };
     for (const k of ['a', 'b']) out[k + '_ms'] = { decode: median(t[k].decode), verify: median(t[k].verify) };
+    // the median of B/A over the adjacent pairs (a decode step on each side, one right after the other): drift of the
+    // host's load between pairs cancels
+    const paired = kind => median(t.b[kind].map((x, i) => x / t.a[kind][i]));
+    out.paired = { decode: paired('decode'), verify: paired('verify') };
     return out;
 }
 
@@ -101,5 +106,6 @@ out.b_over_a = { decode: out.b_ms.decode / out.a_ms.decode, verify: out.b_ms.ver
 out.verify_rel = { a: out.a_ms.verify / out.a_ms.decode, b: out.b_ms.verify / out.b_ms.decode };
 console.log(`${out.model} (${out.engine}): decode ms A ${out.a_ms.decode.toFixed(1)} B ${out.b_ms.decode.toFixed(1)} (B/A ${out.b_over_a.decode.toFixed(3)}); ` +
     `verify K=${o.K} ms A ${out.a_ms.verify.toFixed(1)} B ${out.b_ms.verify.toFixed(1)} (B/A ${out.b_over_a.verify.toFixed(3)}); ` +
-    `K=${o.K}/decode A ${out.verify_rel.a.toFixed(2)} B ${out.verify_rel.b.toFixed(2)}`);
+    `K=${o.K}/decode A ${out.verify_rel.a.toFixed(2)} B ${out.verify_rel.b.toFixed(2)}; ` +
+    `paired B/A decode ${out.paired.decode.toFixed(3)} verify ${out.paired.verify.toFixed(3)}`);
 console.log(JSON.stringify(out));

@@ -379,7 +379,7 @@ static void bench(uint32_t type, int tl, int32_t n_in, int32_t n_out, int32_t n_
     free(data); free(x); free(y); free(act);
 }
 
-/* TRIT_TEST_BENCH="mem N_IN N_OUT COPIES": one decode pass over COPIES copies of a TL TQ2_0 matrix
+/* TRIT_TEST_BENCH="mem N_IN N_OUT COPIES [i2_s]": one decode pass over COPIES copies of a TL TQ2_0 (or I2_S) matrix
  * (hundreds of MB: from DRAM) against the same matrix in cache and a plain streaming read */
 static uint32_t stream_read(const uint8_t *p, size_t n) {
     uint64_t a = 0, b = 0;
@@ -387,16 +387,16 @@ static uint32_t stream_read(const uint8_t *p, size_t n) {
     return (uint32_t)(a ^ b);
 }
 
-static void bench_mem(int32_t n_in, int32_t n_out, int copies) {
+static void bench_mem(uint32_t type, int32_t n_in, int32_t n_out, int copies) {
     trit_mat w;
-    uint8_t *data = make_weights(TT_TQ2_0, n_in, n_out, &w);
+    uint8_t *data = make_weights(type, n_in, n_out, &w);
     mat_tl_repack(&w);
     const size_t nb = w.row_bytes * (size_t)n_out;
     uint8_t *big = malloc(nb * (size_t)copies);
     for (int c = 0; c < copies; c++) memcpy(big + (size_t)c * nb, data, nb);
     float *x = malloc(sizeof(float) * (size_t)n_in), *y = malloc(sizeof(float) * (size_t)n_out);
     make_x(x, n_in, 1);
-    void *act = malloc(mat_act_bytes(TT_TQ2_0, n_in, 1));
+    void *act = malloc(mat_act_bytes(type, n_in, 1));
     mat_quantize_act(&w, x, 1, act);
     double cache = 1e9, dram = 1e9, str = 1e9;
     volatile uint32_t sink = 0;
@@ -415,8 +415,8 @@ static void bench_mem(int32_t n_in, int32_t n_out, int copies) {
         if (t < str) str = t;
     }
     const double bytes = (double)nb * copies;
-    printf("TL TQ2_0 %d x %d x %d copies (%.0f MB): in cache %.2f GB/s, from memory %.2f GB/s, stream %.2f GB/s"
-           " -> roofline %.2f\n", n_in, n_out, copies, bytes / 1e6, bytes / cache / 1e9, bytes / dram / 1e9, bytes / str / 1e9,
+    printf("TL %s %d x %d x %d copies (%.0f MB): in cache %.2f GB/s, from memory %.2f GB/s, stream %.2f GB/s"
+           " -> roofline %.2f\n", type == TT_I2_S ? "I2_S" : "TQ2_0", n_in, n_out, copies, bytes / 1e6, bytes / cache / 1e9, bytes / dram / 1e9, bytes / str / 1e9,
            str / dram);
     free(big); free(data); free(x); free(y); free(act);
     (void)sink;
@@ -429,8 +429,9 @@ int main(int argc, char **argv) {
     const char *be = getenv("TRIT_TEST_BENCH");
     if (be && !strncmp(be, "mem", 3)) {
         int32_t n_in = 2560, n_out = 6912, copies = 100;
-        sscanf(be + 3, "%d %d %d", &n_in, &n_out, &copies);
-        bench_mem(n_in, n_out, copies);
+        char ty[8] = "";
+        sscanf(be + 3, "%d %d %d %7s", &n_in, &n_out, &copies, ty);
+        bench_mem(strcmp(ty, "i2_s") ? TT_TQ2_0 : TT_I2_S, n_in, n_out, copies);
         return 0;
     }
     if ((argc > 1 && !strcmp(argv[1], "bench")) || be) {
