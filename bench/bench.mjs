@@ -35,10 +35,35 @@ async function child() {
     const { loadTrit } = await import(path.join(ROOT, 'js', 'wasm.mjs'));
     const file = arg('--model'), build = arg('--build'), threads = Number(arg('--threads', '1'));
     const T = await loadTrit({ build, threads, dotAdd: dotAddEnv() });
+    // the scalar run also times the simd build step for step in the same process (measure.mjs: pair), so
+    // that the SIMD / scalar ratio is not two runs minutes apart on a shared host
+    const P = build === 'scalar' ? await pairEngine(loadTrit, file, 'simd') : null;
     // TRIT_TL_DOT_MIN=N: batches of >= N tokens take the dot-product kernel (99: the table lookups only)
-    const out = await measureModel(T, file, PLAN[build === 'scalar' ? 'slow' : 'fast'], { dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0 });
+    const out = await measureModel(T, file, PLAN[build === 'scalar' ? 'slow' : 'fast'],
+        { dotMin: Number(process.env.TRIT_TL_DOT_MIN) || 0, pair: P });
     T.close();
+    if (P) P.close();
     process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+// another build on the same model, its prompt decoded and warmed up: step() times one decode step
+async function pairEngine(loadTrit, file, build) {
+    const T = await loadTrit({ build, threads: 1 });
+    const X = T.exports;
+    const buf = T.readModelFile(file);
+    const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
+    const c = m && X.trit_wasm_ctx_init(m, N_CTX, 64, 0) >>> 0;
+    if (!c) throw new Error(`pair ${build}: ${T.lastError()}`);
+    const V = X.trit_model_n_vocab(m), logits = T.malloc(4 * V), toks = T.malloc(4 * 64);
+    T.i32.set(Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1))), toks >>> 2);
+    const decode = n => { if (X.trit_ctx_decode(c, toks, n, logits, 1)) throw new Error(`pair ${build}: ${T.lastError()}`); };
+    decode(PLAN.slow.prompt);
+    for (let i = 0; i < 3; i++) decode(1);   // the engine's tier-up
+    return {
+        build,
+        step() { const s = now(); decode(1); return (now() - s) / 1e3; },
+        close() { X.trit_ctx_free(c); X.trit_model_free(m); T.close(); },
+    };
 }
 
 // ---- parent: every model x build, the JSON and the table -----------------------------------------
@@ -160,7 +185,9 @@ function targets(res) {
         const simd = get(key, 'simd/1t'), scalar = get(key, 'scalar/1t'), b1 = best1(key);
         const mt = get(key, b1 && b1.build === 'relaxed' ? 'relaxed-mt/2t' : 'simd-mt/2t');
         t[key] = {
-            simd_over_scalar: simd && scalar ? simd.decode_tok_s / scalar.decode_tok_s : null,       // >= 8
+            // >= 8: the step-for-step pairs of the scalar run (bench.mjs pairEngine) where it has them
+            simd_over_scalar: scalar && scalar.paired ? scalar.paired.speedup : simd && scalar ? simd.decode_tok_s / scalar.decode_tok_s : null,
+            simd_over_scalar_runs: simd && scalar ? simd.decode_tok_s / scalar.decode_tok_s : null,  // the two runs' decode tok/s
             roofline_1t: b1 ? b1.roofline : null,                                                    // >= 0.6 (2b.tq2_0)
             best_1t_build: b1 ? b1.build : null,
             verify_k4: b1 ? b1.verify_rel[4] : null,                                                 // <= 1.6

@@ -30,8 +30,11 @@ function modelInfo(T, m) {
 }
 
 /** T: a loaded core (js/wasm.mjs loadTrit); model: a path (Node) or URL (browser); plan: PLAN[...];
- * dotMin: batches of >= dotMin tokens take the dot-product kernel (99: the table lookups only) */
-export async function measureModel(T, model, plan, { dotMin } = {}) {
+ * dotMin: batches of >= dotMin tokens take the dot-product kernel (99: the table lookups only);
+ * pair: { build, step() -> seconds }, another engine's decode step, run right after each of ours (outside
+ * its timing): out.paired = that build's decode speed over ours, the median over adjacent pairs, which
+ * the host's drift between steps does not move (bench.mjs: the SIMD / scalar target) */
+export async function measureModel(T, model, plan, { dotMin, pair } = {}) {
     const X = T.exports;
     if (dotMin && X.trit_wasm_tl_dot_min) X.trit_wasm_tl_dot_min(dotMin);
     const t0 = now();
@@ -66,8 +69,11 @@ export async function measureModel(T, model, plan, { dotMin } = {}) {
     decode(plan.prompt, 1);
     const prefillS = (now() - s) / 1e3;
     // decode: one token per call, as generation does
-    const steps = [];
-    for (let i = 0; i < plan.decode; i++) { s = now(); decode(1, 1); steps.push((now() - s) / 1e3); }
+    const steps = [], other = [];
+    for (let i = 0; i < plan.decode; i++) {
+        s = now(); decode(1, 1); steps.push((now() - s) / 1e3);
+        if (pair) other.push(pair.step());
+    }
     const decodeS = steps.reduce((a, b) => a + b, 0);
     const medianS = median(steps);
     const pos = X.trit_ctx_pos(c);
@@ -94,6 +100,7 @@ export async function measureModel(T, model, plan, { dotMin } = {}) {
         verify_s: verify, verify_rel: Object.fromEntries(VERIFY_K.map(K => [K, verify[K] / verify[1]])),
         stream_bytes_s: bw, roofline: weightBytes * decodeTps / bw,
     };
+    if (pair) out.paired = { build: pair.build, pairs: other.length, speedup: median(steps.map((x, i) => x / other[i])) };
     X.trit_ctx_free(c);
     X.trit_model_free(m);
     return out;
