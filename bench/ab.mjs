@@ -33,7 +33,7 @@ const flag = name => { const v = arg(name); return v === undefined ? undefined :
  * repo root), model (path or URL), a, b ({ build } or { url }, dotAdd), tokens, K, rounds } */
 async function abCore(o) {
     const { loadTrit } = await import(o.base + 'js/wasm.mjs');
-    const { median } = await import(o.base + 'bench/lib.mjs');
+    const { benchContext, median } = await import(o.base + 'bench/lib.mjs');
     const now = () => performance.now();
     const open = async side => {
         const T = await loadTrit({ ...side.load, threads: 1, dotAdd: side.dotAdd });
@@ -43,14 +43,7 @@ async function abCore(o) {
         const buf = T._fs ? T.readModelFile(file) : await T.fetchModel(file);
         const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
         if (!m) throw new Error(`${side.name}: load: ${T.lastError()}`);
-        const c = X.trit_wasm_ctx_init(m, 512, 64, 0) >>> 0;
-        if (!c) throw new Error(`${side.name}: ctx: ${T.lastError()}`);
-        T.attachPool(c);
-        const V = X.trit_model_n_vocab(m);
-        const logits = T.malloc(4 * V * 16 * 2);
-        const toks = T.malloc(4 * 64);
-        T.i32.set(Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1))), toks >>> 2);
-        const run = (n, mode) => { if (X.trit_ctx_decode(c, toks, n, logits, mode)) throw new Error(`decode: ${T.lastError()}`); };
+        const { c, decode: run } = benchContext(T, m, 512, 32);
         run(8, 1);   // a short prompt, and the engine's tier-up
         return { X, c, run, build: T.build, dotAdd: X.trit_wasm_tl_dot_add ? X.trit_wasm_tl_dot_add(-1) : null };
     };

@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, benchPage } from './lib.mjs';
+import { arg, benchContext, benchPage } from './lib.mjs';
 import { N_CTX, PLAN, measureModel } from './measure.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -52,11 +52,9 @@ async function pairEngine(loadTrit, file, build) {
     const X = T.exports;
     const buf = T.readModelFile(file);
     const m = X.trit_wasm_model_load(buf.ptr, buf.size) >>> 0;
-    const c = m && X.trit_wasm_ctx_init(m, N_CTX, 64, 0) >>> 0;
-    if (!c) throw new Error(`pair ${build}: ${T.lastError()}`);
-    const V = X.trit_model_n_vocab(m), logits = T.malloc(4 * V), toks = T.malloc(4 * 64);
-    T.i32.set(Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1))), toks >>> 2);
-    const decode = n => { if (X.trit_ctx_decode(c, toks, n, logits, 1)) throw new Error(`pair ${build}: ${T.lastError()}`); };
+    if (!m) throw new Error(`pair ${build}: ${T.lastError()}`);
+    const { c, decode: run } = benchContext(T, m, N_CTX, 1);
+    const decode = n => run(n, 1);
     decode(PLAN.slow.prompt);
     for (let i = 0; i < 3; i++) decode(1);   // the engine's tier-up
     return {

@@ -13,6 +13,19 @@ export function median(v) {
     return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
+/** A context on model m (trit_wasm_model_load) of a loaded core T (js/wasm.mjs) for timing, fed the
+ * benchmark's 64 token ids (bench_native.c uses the same): decode(n, mode) runs trit_ctx_decode over the
+ * first n (mode 1: last logits; 2: all, for up to maxLogits tokens). Returns { c, V, decode }. */
+export function benchContext(T, m, nCtx, maxLogits) {
+    const X = T.exports;
+    const c = X.trit_wasm_ctx_init(m, nCtx, 64, 0) >>> 0;
+    if (!c) throw new Error(`ctx: ${T.lastError()}`);
+    T.attachPool(c);
+    const V = X.trit_model_n_vocab(m), logits = T.malloc(4 * V * maxLogits), toks = T.malloc(4 * 64);
+    T.i32.set(Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1))), toks >>> 2);
+    return { c, V, decode(n, mode) { if (X.trit_ctx_decode(c, toks, n, logits, mode)) throw new Error(`decode: ${T.lastError()}`); } };
+}
+
 /** Node: a headless chromium page on a blank document served from the repository root over 127.0.0.1
  * with COOP/COEP (tools/serve.mjs: cross-origin isolated), for the benchmarks that run in the browser.
  * mounts: extra directories, as tools/serve.mjs takes them. Returns { page, url, version, close }. */

@@ -17,7 +17,7 @@ export const PLAN = {
 };
 
 const KV_BYTES = (hp, nCtx) => 2 * hp.n_layer * nCtx * hp.n_head_kv * hp.head_dim * 2;   // F16 K and V
-import { median } from './lib.mjs';
+import { benchContext, median } from './lib.mjs';
 
 const now = () => performance.now();
 
@@ -55,15 +55,7 @@ export async function measureModel(T, model, plan, { dotMin, pair } = {}) {
         return (buf.size & ~63) / (best / 1e3);
     };
     const bw0 = stream();
-    const c = X.trit_wasm_ctx_init(m, N_CTX, 64, 0) >>> 0;
-    if (!c) throw new Error(`ctx: ${T.lastError()}`);
-    T.attachPool(c);
-    const V = info.n_vocab;
-    const logits = T.malloc(4 * V * 8);
-    const toks = T.malloc(4 * 64);
-    const ids = Array.from({ length: 64 }, (_, i) => 1 + ((i * 7919) % (V - 1)));
-    T.i32.set(ids, toks >>> 2);
-    const decode = (n, mode) => { if (X.trit_ctx_decode(c, toks, n, logits, mode)) throw new Error(`decode: ${T.lastError()}`); };
+    const { c, decode } = benchContext(T, m, N_CTX, Math.max(...VERIFY_K));
     // prefill: one call over the prompt (LOGITS_LAST)
     let s = now();
     decode(plan.prompt, 1);
