@@ -59,7 +59,7 @@ static uint8_t *make_weights(uint32_t type, int32_t n_in, int32_t n_out, trit_ma
             const uint32_t odd = rnd() % 64;   /* some subnormal, zero and infinite scales: the exact paths */
             if (odd < 2) d = (uint16_t)((rnd() & 0x8000) | (1 + rnd() % 0x3ff));
             else if (odd == 2) d = (uint16_t)(rnd() & 0x8000);
-            else if (odd == 3 && type == TT_TQ2_0) d = (uint16_t)((rnd() & 0x8000) | 0x7c00);
+            else if (odd == 3 && (type == TT_TQ2_0 || type == TT_TQ1_0)) d = (uint16_t)((rnd() & 0x8000) | 0x7c00);
             memcpy(data + b * bs + at, &d, 2);
         }
     } else if (type == TT_F16) {
@@ -449,9 +449,16 @@ int main(int argc, char **argv) {
         const struct { uint32_t type; int tl; } cases[] = {{TT_TQ2_0, 1}, {TT_I2_S, 1}, {TT_TQ2_0, 0}, {TT_TQ1_0, 0}, {TT_F16, 0},
                                                            {TT_Q8_0, 0}, {TT_Q6_K, 0}};
         /* TRIT_TEST_BENCH_TL: the TL cases only; TRIT_TEST_BENCH_Q: Q8_0 and Q6_K only */
-        const int c0 = getenv("TRIT_TEST_BENCH_Q") ? 5 : 0, ncases = getenv("TRIT_TEST_BENCH_TL") ? 2 : 7;
+        /* TRIT_TEST_BENCH_ONLY="CASE N_TOK": one case (index into cases[]) at one batch size */
+        int c0 = getenv("TRIT_TEST_BENCH_Q") ? 5 : 0, ncases = getenv("TRIT_TEST_BENCH_TL") ? 2 : 7, k0 = 0, k1 = 5;
+        const char *only = getenv("TRIT_TEST_BENCH_ONLY");
+        int oc = 0, ot = 1;
+        if (only && sscanf(only, "%d %d", &oc, &ot) == 2 && oc >= 0 && oc < 7) {
+            c0 = oc; ncases = oc + 1;
+            for (int k = 0; k < 5; k++) if (toks[k] == ot) { k0 = k; k1 = k + 1; }
+        }
         for (int c = c0; c < ncases; c++)
-            for (int k = 0; k < 5; k++) bench(cases[c].type, cases[c].tl, n_in, n_out, toks[k]);
+            for (int k = k0; k < k1; k++) bench(cases[c].type, cases[c].tl, n_in, n_out, toks[k]);
         return 0;
     }
     g_quick = argc > 1 && !strcmp(argv[1], "quick");
