@@ -1244,7 +1244,8 @@ INLINE v128_t q6_k_dot(const block_q6_K *b, const v128_t v[16], const block_q8_K
     return wasm_i32x4_sub(wasm_i32x4_add(acc0, acc1), wasm_i32x4_shl(corr, 5));
 }
 
-/* a tile's rows r..r+R-1 (R <= 4): row k of the tile, missing ones repeat row r (read, never stored) */
+/* a tile's rows r, r + rs, ... (R <= 4 of them): row k of the tile, missing ones repeat row r (read,
+ * never stored) */
 INLINE const void *tile_row(const trit_mat *w, int32_t r, int32_t rs, int R, int k) {
     return w->data + (size_t)(r + (k < R ? k : 0) * rs) * w->row_bytes;
 }
