@@ -1291,24 +1291,24 @@ static void mm_q6_k_tile(const trit_mat *w, const block_q8_K *act, int32_t nb, i
     store_rows(w, sumf, r, rs, R, t, y);
 }
 
+INLINE void mm_q8_q6_tile(const trit_mat *w, const void *act, int32_t nb, int32_t r, int32_t rs, int R, int32_t t,
+                          float *y) {
+    if (w->type == TT_Q8_0) mm_q8_0_tile(w, act, nb, r, rs, R, t, y);
+    else mm_q6_k_tile(w, act, nb, r, rs, R, t, y);
+}
+
 static void mm_q8_q6(const trit_mat *w, const void *act, int32_t n_tok, float *y, int32_t r0, int32_t r1) {
     const int32_t nb = w->n_in / (w->type == TT_Q8_0 ? QK8_0 : QK_K);
     if (n_tok == 1) {   /* decode: rows a quarter of the range apart (4 memory streams, as the F16 decode;
                            kernel bench 2560 x 32000: Q8_0 0.181 against 0.237, Q6_K 0.187 against 0.377
                            ns a weight, medians of 6 alternated runs) */
         const int32_t q = (r1 - r0) / 4;
-        for (int32_t r = r0; r < r0 + q; r++) {
-            if (w->type == TT_Q8_0) mm_q8_0_tile(w, act, nb, r, q, 4, 0, y);
-            else mm_q6_k_tile(w, act, nb, r, q, 4, 0, y);
-        }
+        for (int32_t r = r0; r < r0 + q; r++) mm_q8_q6_tile(w, act, nb, r, q, 4, 0, y);
         r0 += 4 * q;
     }
     for (int32_t r = r0; r < r1; r += 4) {
         const int R = r1 - r < 4 ? (int)(r1 - r) : 4;
-        for (int32_t t = 0; t < n_tok; t++) {
-            if (w->type == TT_Q8_0) mm_q8_0_tile(w, act, nb, r, 1, R, t, y);
-            else mm_q6_k_tile(w, act, nb, r, 1, R, t, y);
-        }
+        for (int32_t t = 0; t < n_tok; t++) mm_q8_q6_tile(w, act, nb, r, 1, R, t, y);
     }
 }
 
