@@ -9,11 +9,12 @@
 //   node js/cli.js perplexity -m MODEL -f FILE -c CTX [--kv f16|f32] [--chunks N]
 //   node js/cli.js eval ppl|kld|mc ...                     (js/eval.mjs; docs/eval.md)
 //
+// Without -m, MODEL is the embedded target model of the package (eval.mjs: defaultModelPath).
 // Environment: TRIT_WASM=simd|scalar|PATH.wasm picks the build (default simd where supported);
 // TRIT_FORCE_REF=1 runs the scalar reference kernels inside the simd build.
 import fs from 'node:fs';
 import { loadTrit, writeAllSync } from './wasm.mjs';
-import { evalMain } from './eval.mjs';
+import { evalMain, defaultModelPath } from './eval.mjs';
 import { modelInfo } from './model-wasm.mjs';
 
 const TRIT_TOK_ADD_SPECIAL = 1, TRIT_TOK_PARSE_SPECIAL = 2;
@@ -29,6 +30,7 @@ const err = s => io.err(Buffer.from(s, 'utf8'));
 
 function usage() {
     err('usage: trit COMMAND -m MODEL.gguf [options]\n' +
+        '  (without -m: the embedded target model, ../models/trit-target.tq2_0.gguf beside this build)\n' +
         'commands:\n' +
         '  info                                 architecture, hyperparameters, tensors\n' +
         '  tokenize   -p TEXT                   token ids, space-separated\n' +
@@ -108,7 +110,7 @@ function parseArgs(argv) {
         }
         if (!ok) return null;
     }
-    if (!a.model) { err('error: -m MODEL is required\n'); return null; }
+    if (!a.model && !(a.model = defaultModelPath())) { err('error: -m MODEL is required\n'); return null; }
     return a;
 }
 

@@ -449,8 +449,15 @@ function parseEvalArgs(argv, err) {
         } else if (k === '-h' || k === '--help') return null;
         else { err(`error: unknown option '${k}'\n`); return null; }
     }
-    if (!a.model && !(a.convert && !a.perplexity)) { err('error: -m MODEL is required\n'); return null; }
+    if (!a.model && !(a.convert && !a.perplexity) && !(a.model = defaultModelPath())) { err('error: -m MODEL is required\n'); return null; }
     return a;
+}
+
+/** The CLI's model without -m: the embedded target model shipped in the package (models/, beside js/),
+ *  or null where it is missing. src/cli.c does the same relative to its build. */
+export function defaultModelPath() {
+    const p = decodeURIComponent(new URL('../models/trit-target.tq2_0.gguf', import.meta.url).pathname);
+    try { return fs.statSync(p).isFile() ? p : null; } catch { return null; }
 }
 
 class Progress {

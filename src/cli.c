@@ -11,6 +11,7 @@
  *   trit eval kld   -m MODEL --base FILE [--json]
  *   trit eval mc    -m MODEL -f TASK.jsonl [-c CTX] [--limit N] [--json] [--details OUT.jsonl]
  *   trit eval mc    -f TASK.jsonl --convert           (the task in trit's own layout; no model)
+ * Without -m, MODEL is the embedded target model beside the build (find_default_model).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -39,6 +40,7 @@ typedef struct {
 static void usage(void) {
     fprintf(stderr,
             "usage: trit COMMAND -m MODEL.gguf [options]\n"
+            "  (without -m: the embedded target model, ../models/trit-target.tq2_0.gguf beside this build)\n"
             "commands:\n"
             "  info                                 architecture, hyperparameters, tensors\n"
             "  tokenize   -p TEXT                   token ids, space-separated\n"
@@ -109,8 +111,24 @@ static int parse_args(int argc, char **argv, args_t *a) {
         else { fprintf(stderr, "error: unknown option '%s'\n", k); return -1; }
 #undef NEEDV
     }
-    if (!a->model && !(a->sub && a->convert)) { fprintf(stderr, "error: -m MODEL is required\n"); return -1; }
     return 0;
+}
+
+/* Without -m: the embedded target model, models/trit-target.tq2_0.gguf of the tree this binary was
+ * built in (build/trit -> build/../models/...), found from /proc/self/exe or else argv[0]; NULL when
+ * there is none (then -m is required). js/cli.mjs does the same relative to the package. */
+static char default_model[4096];
+static const char *find_default_model(const char *argv0) {
+    char exe[sizeof default_model - 64];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) exe[n] = 0;
+    else if (argv0 && strlen(argv0) < sizeof exe) strcpy(exe, argv0);
+    else return NULL;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    snprintf(default_model, sizeof default_model, "%s/../models/trit-target.tq2_0.gguf", exe);
+    return access(default_model, R_OK) == 0 ? default_model : NULL;
 }
 
 /* The model file, mapped read-only (the model keeps views into it). */
@@ -675,6 +693,11 @@ static int cmd_eval(const trit_model *m, const args_t *a) {
 int main(int argc, char **argv) {
     args_t a;
     if (parse_args(argc, argv, &a)) { usage(); return 2; }
+    if (!a.model && !(a.sub && a.convert) && !(a.model = find_default_model(argv[0]))) {
+        fprintf(stderr, "error: -m MODEL is required\n");
+        usage();
+        return 2;
+    }
     if (a.sub && a.convert && !a.model) {
         if (strcmp(a.sub, "mc")) { fprintf(stderr, "error: --convert is an option of eval mc\n"); return 2; }
         return cmd_eval_mc(NULL, &a);

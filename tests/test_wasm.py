@@ -126,3 +126,29 @@ def test_errors_match_native(tmp_path):
         assert (w.returncode, w.stdout) == (n.returncode, n.stdout), args
         assert n.returncode != 0
         assert w.stderr.splitlines()[:1] == n.stderr.splitlines()[:1], args
+
+
+def test_default_model_is_the_embedded_target(tmp_path):
+    """Without -m both CLIs use models/trit-target.tq2_0.gguf beside their build (the npm package ships
+    it); where there is none, -m is required, with the same message and exit code in both."""
+    target = ROOT / "models" / "trit-target.tq2_0.gguf"
+    for cli in (NATIVE, REAL):
+        for cmd in (["tokenize", "-p", "once upon a time"], ["generate", "-p", "the little dog", "-n", "6", "--ids"]):
+            assert run(cli + cmd).stdout == run(cli + cmd[:1] + ["-m", str(target)] + cmd[1:]).stdout, (cli, cmd)
+    assert run(REAL + ["perplexity", "-f", str(ROOT / "models" / "README.md"), "-c", "64", "--chunks", "1"]).stdout == \
+        run(NATIVE + ["perplexity", "-m", str(target), "-f", str(ROOT / "models" / "README.md"), "-c", "64", "--chunks", "1"]).stdout
+    # a copy of each build in a tree without models/
+    (tmp_path / "bin").mkdir()
+    lone = tmp_path / "bin" / "trit"
+    lone.write_bytes((ROOT / "build" / "trit").read_bytes())
+    lone.chmod(0o755)
+    (tmp_path / "build" / "wasm").mkdir(parents=True)
+    (tmp_path / "build" / "wasm" / "trit-simd.wasm").write_bytes((WASM_DIR / "trit-simd.wasm").read_bytes())
+    (tmp_path / "js").mkdir()
+    for f in (ROOT / "js").glob("*.mjs"):
+        (tmp_path / "js" / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "js" / "cli.js").write_bytes((ROOT / "js" / "cli.js").read_bytes())
+    for cli in ([str(lone)], [NODE, str(tmp_path / "js" / "cli.js")]):
+        r = run(cli + ["tokenize", "-p", "hi"], "simd", check=False)
+        assert r.returncode == 2 and r.stdout == "", cli
+        assert r.stderr.splitlines()[0] == "error: -m MODEL is required", cli
