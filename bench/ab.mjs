@@ -15,8 +15,11 @@
 // dot-add batch kernel off / on (default: js/wasm.mjs's known-answer test; never 1 in Node 20, whose
 // baseline tier computes it wrongly). --x-dot-min N: batches of >= N tokens take the dot kernel
 // (trit_wasm_tl_dot_min; default the build's). --a-model / --b-model: that side decodes another file
-// (two formats of one shape, say; --a and --b may then name the same build). --browser: the same in headless chromium (its page, one thread;
+// (two formats of one shape, say; --a and --b may then name the same build). --cpu-prof F.cpuprofile (with --browser):
+// the page's CPU profile to F and the top self times to stderr (link the build without --strip-debug for
+// function names). --browser: the same in headless chromium (its page, one thread;
 // paths are served from 127.0.0.1).
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { arg, benchPage } from './lib.mjs';
@@ -81,10 +84,31 @@ if (process.argv.includes('--browser')) {
     const url = p => { const r = path.relative(ROOT, path.resolve(p)); if (r.startsWith('..')) throw new Error(`${p}: not inside the repository`); return '/' + r; };
     const sideUrl = (n, f, d) => { const s = side(n, f, d); if (s.load.url) s.load.url = b.url + url(f); if (s.model) s.model = b.url + url(s.model); return s; };
     const b = await benchPage();
+    const prof = arg('--cpu-prof');
     try {
+        let cdp = null;
+        if (prof) {   // the page's CPU profile (both sides together: give them the same build and model)
+            cdp = await b.page.context().newCDPSession(b.page);
+            await cdp.send('Profiler.enable');
+            await cdp.send('Profiler.setSamplingInterval', { interval: 250 });
+            await cdp.send('Profiler.start');
+        }
         res = await b.page.evaluate(`(${abCore.toString()})(${JSON.stringify({ ...o, base: b.url + '/', model: b.url + url(model),
             a: sideUrl('a', files.a, flag('--a-dot-add')), b: sideUrl('b', files.b, flag('--b-dot-add')) })})`);
         res.engine = `chromium ${b.version || ''}`;
+        if (cdp) {
+            const { profile } = await cdp.send('Profiler.stop');
+            fs.writeFileSync(prof, JSON.stringify(profile));
+            const self = new Map();
+            let total = 0;
+            for (const n of profile.nodes) {
+                const k = n.callFrame.functionName || '(anonymous)';
+                self.set(k, (self.get(k) || 0) + (n.hitCount || 0));
+                total += n.hitCount || 0;
+            }
+            const top = [...self].sort((x, y) => y[1] - x[1]).slice(0, 14);
+            console.error(`cpu profile ${prof} (${total} samples), self time:\n` + top.map(([k, v]) => `  ${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`).join('\n'));
+        }
     } finally {
         await b.close();
     }

@@ -34,7 +34,7 @@ export async function benchPage(mounts = {}) {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
     const { startServer, launchChromium } = await import(pathToFileURL(path.join(root, 'tests/browser/lib.mjs')).href);
     const srv = await startServer({ root, mounts });
-    const b = await launchChromium({ timeout: 1800e3 });
+    const b = await launchChromium({ timeout: 1800e3, extra: (process.env.TRIT_CHROMIUM_EXTRA || '').split(' ').filter(Boolean) });
     const close = async () => { await b.close(); await srv.close(); };
     try {
         fs.mkdirSync(path.join(root, 'build', 'bench'), { recursive: true });

@@ -445,14 +445,22 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
  * apart in the row range in lockstep; they also share every table load. Same integers, same float
  * steps per row as tl_tile: the same bits. Measured with bench/ab.mjs (2b TQ2_0, relaxed build, both
  * builds interleaved token by token in one process): 2 streams decode in 0.82x / 0.87x the time of 1;
- * 4 streams spill registers (slower in cache, no better from memory in the kernel bench). */
+ * 4 streams spill registers (slower in cache, no better from memory in the kernel bench).
+ * TL4 decode (the dot-adds, chromium) walks TL4_STREAMS = 4: its inner loop needs fewer registers, and
+ * with 2 its I2_S matrices read from memory at 4.5 GB/s where the same kernel runs at 12 GB/s in cache
+ * (TQ2_0: 7.4; the kernel bench's memory mode in chromium, bench/wasi-browser.mjs); with 4, 9.5-10.3
+ * (TQ2_0 8.1-8.9), and a 2b I2_S model decodes in 0.50x the time (TQ2_0 0.89-0.96x; docs/bench.md). */
 #ifndef TL_STREAMS
 #define TL_STREAMS 2
 #endif
+#ifndef TL4_STREAMS
+#define TL4_STREAMS 4
+#endif
+#define TL_STREAMS_MAX (TL_STREAMS > TL4_STREAMS ? TL_STREAMS : TL4_STREAMS)
 
 INLINE void tl_chunk_ns(const uint8_t *const *idx, const uint8_t *tb, int NS, v128_t si[][4]) {
     const v128_t m4 = wasm_i8x16_splat(15);
-    v128_t lo[TL_STREAMS], hi[TL_STREAMS];
+    v128_t lo[TL_STREAMS_MAX], hi[TL_STREAMS_MAX];
     for (int s = 0; s < NS; s++) lo[s] = hi[s] = wasm_i16x8_splat(0);
     for (int q = 0; q < 32; q++) {
         const uint8_t *t = tb + q * 64;
@@ -476,11 +484,11 @@ INLINE void tl4_chunk_ns(const uint8_t *const *idx, const int8_t *a, int nq, int
 INLINE void tl_tiles_ns(const uint32_t type, const int tl4, const trit_mat *w, const uint8_t *const *tiles, int NS,
                         const uint8_t *tab0, const void *act, float out[][TL_ROWS]) {
     const int32_t n = w->n_in;
-    const uint8_t *idx[TL_STREAMS];
-    v128_t si[TL_STREAMS][4];
+    const uint8_t *idx[TL_STREAMS_MAX];
+    v128_t si[TL_STREAMS_MAX][4];
     if (type == TT_TQ2_0) {
         const int32_t nb = n / QK_K;
-        v128_t sf[TL_STREAMS][4];
+        v128_t sf[TL_STREAMS_MAX][4];
         for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) sf[s][k] = wasm_f32x4_splat(0.0f);
         for (int32_t b = 0; b < nb; b++) {
             const size_t go = (size_t)b * (TL_ROWS * sizeof(block_tq2_0));
@@ -538,22 +546,28 @@ INLINE int tl_run_tiles(const trit_mat *w, int32_t r0, int32_t r1, int S, int32_
     return NS;
 }
 
-/* decode over rows [r0, r1): the range's tiles in TL_STREAMS interleaved runs (tl4: a TL4 matrix) */
-INLINE void mm_tl_decode(const uint32_t type, const int tl4, const trit_mat *w, const void *act, float *y, int32_t r0,
-                         int32_t r1) {
+/* decode over rows [r0, r1): the range's tiles in S interleaved runs (tl4: a TL4 matrix, S = TL4_STREAMS;
+ * else TL_STREAMS) */
+INLINE void mm_tl_decode_s(const uint32_t type, const int tl4, const trit_mat *w, const void *act, float *y, int32_t r0,
+                           int32_t r1, const int S) {
     const uint8_t *tab = (const uint8_t *)act + tl_table_offset(type, w->n_in, 1);
-    for (int32_t i = 0, run = tl_runs(r0, r1, TL_STREAMS); i < run; i++) {
-        const uint8_t *tiles[TL_STREAMS];
-        int32_t tix[TL_STREAMS];
-        const int NS = tl_run_tiles(w, r0, r1, TL_STREAMS, i, tiles, tix);
-        float out[TL_STREAMS][TL_ROWS];
-        if (NS == TL_STREAMS) tl_tiles_ns(type, tl4, w, tiles, TL_STREAMS, tab, act, out);
+    for (int32_t i = 0, run = tl_runs(r0, r1, S); i < run; i++) {
+        const uint8_t *tiles[TL_STREAMS_MAX];
+        int32_t tix[TL_STREAMS_MAX];
+        const int NS = tl_run_tiles(w, r0, r1, S, i, tiles, tix);
+        float out[TL_STREAMS_MAX][TL_ROWS];
+        if (NS == S) tl_tiles_ns(type, tl4, w, tiles, S, tab, act, out);
         else for (int s = 0; s < NS; s++) tl_tiles_ns(type, tl4, w, tiles + s, 1, tab, act, out + s);
         for (int s = 0; s < NS; s++) {
             const int32_t rt = tix[s] * TL_ROWS, a = rt < r0 ? r0 : rt, e = rt + TL_ROWS > r1 ? r1 : rt + TL_ROWS;
             memcpy(y + a, &out[s][a - rt], sizeof(float) * (size_t)(e - a));
         }
     }
+}
+INLINE void mm_tl_decode(const uint32_t type, const int tl4, const trit_mat *w, const void *act, float *y, int32_t r0,
+                         int32_t r1) {
+    if (tl4) mm_tl_decode_s(type, 1, w, act, y, r0, r1, TL4_STREAMS);
+    else mm_tl_decode_s(type, 0, w, act, y, r0, r1, TL_STREAMS);
 }
 
 /* ---- TL layout, batches of >= tl_dot_min_tokens tokens: integer dot products instead of lookups ----
@@ -662,7 +676,7 @@ INLINE void tl4_unpack(const uint8_t *idx, int nq, v128_t *cw) {
 /* TL4 decode: NS tiles' idx vectors in lockstep (as tl_chunk_ns), one token: si[s][k] += rows 4k..4k+3
  * of sum code * a over nq q; a: the token's int8 activations for idx[s][0] (4 per q) */
 INLINE void tl4_chunk_ns(const uint8_t *const *idx, const int8_t *a, int nq, int NS, v128_t si[][4]) {
-    v128_t acc[TL_STREAMS][4];
+    v128_t acc[TL_STREAMS_MAX][4];
     for (int s = 0; s < NS; s++) for (int k = 0; k < 4; k++) acc[s][k] = si[s][k];
     for (int q = 0; q < nq; q++) {
         const v128_t sa = wasm_v128_load32_splat(a + 4 * q);

@@ -415,8 +415,8 @@ static void bench_mem(uint32_t type, int32_t n_in, int32_t n_out, int copies) {
         if (t < str) str = t;
     }
     const double bytes = (double)nb * copies;
-    printf("TL %s %d x %d x %d copies (%.0f MB): in cache %.2f GB/s, from memory %.2f GB/s, stream %.2f GB/s"
-           " -> roofline %.2f\n", type == TT_I2_S ? "I2_S" : "TQ2_0", n_in, n_out, copies, bytes / 1e6, bytes / cache / 1e9, bytes / dram / 1e9, bytes / str / 1e9,
+    printf("%s %s %d x %d x %d copies (%.0f MB): in cache %.2f GB/s, from memory %.2f GB/s, stream %.2f GB/s"
+           " -> roofline %.2f\n", w.layout == TT_LAYOUT_TL4 ? "TL4" : "TL", type == TT_I2_S ? "I2_S" : "TQ2_0", n_in, n_out, copies, bytes / 1e6, bytes / cache / 1e9, bytes / dram / 1e9, bytes / str / 1e9,
            str / dram);
     free(big); free(data); free(x); free(y); free(act);
     (void)sink;
@@ -431,6 +431,7 @@ int main(int argc, char **argv) {
         int32_t n_in = 2560, n_out = 6912, copies = 100;
         char ty[8] = "";
         sscanf(be + 3, "%d %d %d %7s", &n_in, &n_out, &copies, ty);
+        tl_dot_add = g_dot_add;   /* TRIT_TEST_DOT_ADD: the TL4 layout and its dot-add kernel (chromium, node --no-liftoff) */
         bench_mem(strcmp(ty, "i2_s") ? TT_TQ2_0 : TT_I2_S, n_in, n_out, copies);
         return 0;
     }
