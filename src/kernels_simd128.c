@@ -445,13 +445,22 @@ INLINE void tl_tile(const uint32_t type, const trit_mat *w, const uint8_t *tile,
  * apart in the row range in lockstep; they also share every table load. Same integers, same float
  * steps per row as tl_tile: the same bits. Measured with bench/ab.mjs (2b TQ2_0, relaxed build, both
  * builds interleaved token by token in one process): 2 streams decode in 0.82x / 0.87x the time of 1;
- * 4 streams spill registers (slower in cache, no better from memory in the kernel bench).
+ * 4 streams spill registers (slower in cache, no better from memory in the kernel bench). That was the
+ * plain build's lookups (whose swizzles need a range fix-up each); the relaxed build's take 4 since
+ * the seventh session: in Node, decode in 0.85x the time of 2 (2b I2_S), 0.94x (2b TQ2_0), 0.63x (700m
+ * I2_S), 0.93x (700m TQ2_0), paired, both orders. The plain build's take 3: 0.81x / 0.79x (700m I2_S /
+ * TQ2_0), 0.97x / 1.04x (2b); 4 there: no better than 3 (0.95-1.07x). Streams whose distance is a
+ * multiple of 4 KB (I2_S rows are n_in / 4 bytes; 700m TQ2_0's runs happen to be) gained the most.
  * TL4 decode (the dot-adds, chromium) walks TL4_STREAMS = 4: its inner loop needs fewer registers, and
  * with 2 its I2_S matrices read from memory at 4.5 GB/s where the same kernel runs at 12 GB/s in cache
  * (TQ2_0: 7.4; the kernel bench's memory mode in chromium, bench/wasi-browser.mjs); with 4, 9.5-10.3
  * (TQ2_0 8.1-8.9), and a 2b I2_S model decodes in 0.50x the time (TQ2_0 0.89-0.96x; docs/bench.md). */
 #ifndef TL_STREAMS
-#define TL_STREAMS 2
+#ifdef __wasm_relaxed_simd__
+#define TL_STREAMS 4   /* the relaxed lookups (no swizzle fix-up) have the registers for 4: see above */
+#else
+#define TL_STREAMS 3
+#endif
 #endif
 #ifndef TL4_STREAMS
 #define TL4_STREAMS 4
