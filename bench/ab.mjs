@@ -17,7 +17,7 @@
 // (trit_wasm_tl_dot_min; default the build's). --a-model / --b-model: that side decodes another file
 // (two formats of one shape, say; --a and --b may then name the same build). --cpu-prof F.cpuprofile (with --browser):
 // the page's CPU profile to F and the top self times to stderr (link the build without --strip-debug for
-// function names). --browser: the same in headless chromium (its page, one thread;
+// function names). --threads N (Node): both sides with N threads (give -mt builds). --browser: the same in headless chromium (its page, one thread;
 // paths are served from 127.0.0.1).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,7 +39,7 @@ async function abCore(o) {
     const { benchContext, median } = await import(o.base + 'bench/lib.mjs');
     const now = () => performance.now();
     const open = async side => {
-        const T = await loadTrit({ ...side.load, threads: 1, dotAdd: side.dotAdd });
+        const T = await loadTrit({ ...side.load, threads: o.threads || 1, dotAdd: side.dotAdd });
         const X = T.exports;
         if (side.dotMin) X.trit_wasm_tl_dot_min(side.dotMin);
         const file = side.model || o.model;
@@ -48,7 +48,7 @@ async function abCore(o) {
         if (!m) throw new Error(`${side.name}: load: ${T.lastError()}`);
         const { c, decode: run } = benchContext(T, m, 512, 32);
         run(8, 1);   // a short prompt, and the engine's tier-up
-        return { X, c, run, build: T.build, dotAdd: X.trit_wasm_tl_dot_add ? X.trit_wasm_tl_dot_add(-1) : null };
+        return { T, X, c, run, build: T.build, dotAdd: X.trit_wasm_tl_dot_add ? X.trit_wasm_tl_dot_add(-1) : null };
     };
     const E = { a: await open(o.a), b: await open(o.b) };
     const t = { a: { decode: [], verify: [] }, b: { decode: [], verify: [] } };
@@ -67,6 +67,7 @@ async function abCore(o) {
             E[k].X.trit_ctx_truncate(E[k].c, pos);
         }
     }
+    for (const k of ['a', 'b']) E[k].T.close();   // (the -mt builds' workers would keep Node running)
     const out = { a_build: E.a.build, a_dot_add: E.a.dotAdd, b_build: E.b.build, b_dot_add: E.b.dotAdd };
     for (const k of ['a', 'b']) out[k + '_ms'] = { decode: median(t[k].decode), verify: median(t[k].verify) };
     // the median of B/A over the adjacent pairs (a decode step on each side, one right after the other): drift of the
@@ -78,7 +79,7 @@ async function abCore(o) {
 
 const side = (name, f, dotAdd) => ({ name, dotAdd, dotMin: Number(arg(`--${name}-dot-min`, '0')), model: arg(`--${name}-model`),
     load: /\.wasm$/.test(f) ? { url: f } : { build: f } });
-const o = { tokens: Number(arg('--tokens', '24')), K: Number(arg('--k', '4')), rounds: Number(arg('--rounds', '6')) };
+const o = { tokens: Number(arg('--tokens', '24')), K: Number(arg('--k', '4')), rounds: Number(arg('--rounds', '6')), threads: Number(arg('--threads', '1')) };
 let res;
 if (process.argv.includes('--browser')) {
     const url = p => { const r = path.relative(ROOT, path.resolve(p)); if (r.startsWith('..')) throw new Error(`${p}: not inside the repository`); return '/' + r; };

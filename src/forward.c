@@ -166,6 +166,14 @@ double *trit_prof_get(void) { return trit_prof; }
 #define PROF_END(i)
 #endif
 
+/* Chunks per thread of a threaded matmul job: 4 since the seventh session (8 before). Longer chunks are
+ * longer memory streams for the decode kernels' lockstep tiles: 2 threads decode in 0.78x the time (2b
+ * I2_S), 0.94x (2b TQ2_0), 0.89x (700m TQ2_0) of 8 chunks (bench/ab.mjs --threads 2, relaxed-mt, both
+ * orders); 2 chunks did about as well (0.76x / 0.95x / 0.95x) with less room to balance a busy host. */
+#ifndef TRIT_CHUNKS_PER_THREAD
+#define TRIT_CHUNKS_PER_THREAD 4
+#endif
+
 /* matrices that read the same quantized activations */
 static int same_act(const trit_mat *a, const trit_mat *b) {
     return a->type == b->type && a->n_in == b->n_in && a->layout == b->layout;
@@ -188,8 +196,9 @@ static void matmul(trit_ctx *c, int n, const trit_mat *const *ws, float *const *
         j.act = c->act;
         j.x = x;
         j.n_tok = B;
-        /* one chunk per matrix on one thread; else ~8 per thread for dynamic balance */
-        j.rows = threads == 1 ? widest : ((total + 8 * threads - 1) / (8 * threads) + 15) / 16 * 16;
+        /* one chunk per matrix on one thread; else ~TRIT_CHUNKS_PER_THREAD per thread for dynamic balance */
+        j.rows = threads == 1 ? widest
+                              : ((total + TRIT_CHUNKS_PER_THREAD * threads - 1) / (TRIT_CHUNKS_PER_THREAD * threads) + 15) / 16 * 16;
         j.first[0] = 0;
         for (int k = k0; k < k1; k++) {
             j.w[k - k0] = ws[k];
