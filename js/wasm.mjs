@@ -179,11 +179,23 @@ async function compileBuild(build, url) {
 }
 
 /** Minimal WASI preview1 for standalone test programs: stdout/stderr, args, clock, exit. */
-function makeWasi(getMemory, args, write) {
+function makeWasi(getMemory, args, write, environ) {
     const enc = new TextEncoder();
-    const argv = args.map(a => enc.encode(a + '\0'));
+    const argv = args.map(a => enc.encode(a + '\0')), envv = environ.map(a => enc.encode(a + '\0'));
     const dv = () => new DataView(getMemory().buffer);
     const ENOSYS = 52, EBADF = 8;
+    // argv / environ: the count and total bytes, then the pointers and the strings
+    const sizes = list => (pc, pb) => {
+        const d = dv();
+        d.setUint32(pc, list.length, true);
+        d.setUint32(pb, list.reduce((s, a) => s + a.length, 0), true);
+        return 0;
+    };
+    const fill = list => (pv, pb) => {
+        const d = dv(), u8 = new Uint8Array(getMemory().buffer);
+        for (const a of list) { d.setUint32(pv, pb, true); u8.set(a, pb); pv += 4; pb += a.length; }
+        return 0;
+    };
     return {
         fd_write(fd, iovs, iovcnt, nwritten) {
             const d = dv(), u8 = new Uint8Array(getMemory().buffer);
@@ -198,19 +210,10 @@ function makeWasi(getMemory, args, write) {
             return 0;
         },
         proc_exit(code) { throw new WasiExit(code); },
-        args_sizes_get(pc, pb) {
-            const d = dv();
-            d.setUint32(pc, argv.length, true);
-            d.setUint32(pb, argv.reduce((s, a) => s + a.length, 0), true);
-            return 0;
-        },
-        args_get(pv, pb) {
-            const d = dv(), u8 = new Uint8Array(getMemory().buffer);
-            for (const a of argv) { d.setUint32(pv, pb, true); u8.set(a, pb); pv += 4; pb += a.length; }
-            return 0;
-        },
-        environ_sizes_get(pc, pb) { const d = dv(); d.setUint32(pc, 0, true); d.setUint32(pb, 0, true); return 0; },
-        environ_get() { return 0; },
+        args_sizes_get: sizes(argv),
+        args_get: fill(argv),
+        environ_sizes_get: sizes(envv),
+        environ_get: fill(envv),
         clock_time_get(id, precision, out) {
             const ns = BigInt(Math.round((typeof performance !== 'undefined' ? performance.now() : Date.now()) * 1e6));
             dv().setBigUint64(out, id === 0 ? BigInt(Date.now()) * 1000000n : ns, true);
@@ -228,11 +231,12 @@ function consoleWrite(fd, bytes) {
     (fd === 2 ? console.error : console.log)(new TextDecoder().decode(bytes));
 }
 
-/** The import object of trit's modules (main instance and thread workers alike). */
-export function makeImports(getMemory, { args, write, memory } = {}) {
+/** The import object of trit's modules (main instance and thread workers alike); args, write and environ
+ *  ("K=V" strings) are what WASI test programs see. */
+export function makeImports(getMemory, { args, write, memory, environ } = {}) {
     const env = { emscripten_notify_memory_growth() { /* views are re-created lazily (see _views()) */ } };
     if (memory) env.memory = memory;
-    return { env, wasi_snapshot_preview1: makeWasi(getMemory, args || ['trit'], write || consoleWrite) };
+    return { env, wasi_snapshot_preview1: makeWasi(getMemory, args || ['trit'], write || consoleWrite, environ || []) };
 }
 
 /**
